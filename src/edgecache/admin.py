@@ -1,0 +1,53 @@
+"""Operator endpoints shared by both Workers: the admin token check and the queue report."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+from .config import Config
+from .http import Request, Response
+from .momento.errors import MomentoError
+from .regional import RegionalClients
+from .responses import error_response, json_response
+
+__all__ = ["check_admin", "queue_report", "STALE_WRITE_SECONDS"]
+
+# Momento keeps nothing longer than 24 h (momento.md §5); a write still queued after 20 h is
+# about to be lost to expiry unless someone acts, so it is reported as at risk.
+STALE_WRITE_SECONDS = 20 * 3600
+
+
+def check_admin(request: Request, config: Config) -> Response | None:
+    """None when the request carries ``Authorization: Bearer <ADMIN_TOKEN>``, else the answer.
+
+    Constant-time comparison; the answer does not say whether the token was missing or
+    wrong. Without ADMIN_TOKEN configured the endpoints are off (503 names the variable).
+    """
+    if not config.admin_token:
+        return error_response(503, "admin endpoints are disabled", variable="ADMIN_TOKEN",
+                              fix="run `wrangler secret put ADMIN_TOKEN` to enable them")
+    supplied = request.headers.get("authorization", "")
+    expected = "Bearer " + config.admin_token
+    if not hmac.compare_digest(supplied.encode(), expected.encode()):
+        return error_response(401, "unauthorized")
+    return None
+
+
+async def queue_report(regions: RegionalClients, now: float) -> Response:
+    """Depth, oldest age and dead letters of every region's queue (``GET /_edge/queue``)."""
+    names = list(regions.names)
+    results = await asyncio.gather(*(regions.queue(name).stats(now) for name in names), return_exceptions=True)
+    report, at_risk = [], []
+    for name, result in zip(names, results):
+        if isinstance(result, MomentoError):
+            report.append({"region": name, "error": str(result)})
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            entry = result.to_json()
+            if result.oldest_age_seconds is not None and result.oldest_age_seconds >= STALE_WRITE_SECONDS:
+                entry["warning"] = "oldest queued write is near Momento's 24 h TTL limit"
+                at_risk.append(name)
+            report.append(entry)
+    return json_response(200, {"regions": report, "at_risk": at_risk})

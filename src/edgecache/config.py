@@ -1,0 +1,250 @@
+"""Configuration: Worker vars and secrets, parsed and checked once into a frozen ``Config``.
+
+Both Workers read the same variables (see README "Configuration"). A missing or malformed
+variable is a :class:`ConfigError` that names the variable, says what is wrong and how to fix
+it, and never repeats a secret's value: the entry modules turn it into a ``503`` JSON answer
+and log it once, so a misdeployed Worker is obvious at the first request instead of failing
+half-way through a write.
+
+Errors:
+
+    ConfigError(variable, problem, fix)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from .momento.cells import Endpoints, decode_api_key, default_endpoints
+from .routes import Route, parse_routes
+
+__all__ = ["Config", "ConfigError", "RegionConfig", "SyncConfig", "load_config", "load_sync_config"]
+
+MOMENTO_MAX_TTL_SECONDS = 24 * 3600  # momento.md §5: on-demand caches cap item TTL at 24 h
+
+
+class ConfigError(Exception):
+    """A variable is missing or wrong. ``str()`` is safe to show: it never holds a secret."""
+
+    def __init__(self, variable: str, problem: str, fix: str) -> None:
+        super().__init__(f"{variable}: {problem} Fix: {fix}")
+        self.variable = variable
+        self.problem = problem
+        self.fix = fix
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "error": "edgecache is misconfigured",
+            "variable": self.variable,
+            "problem": self.problem,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    name: str
+    cache: str
+    endpoints: Endpoints
+
+
+@dataclass(frozen=True)
+class Config:
+    origin_url: str
+    momento_token: str = field(repr=False)
+    regions: Mapping[str, RegionConfig]
+    default_region: str
+    routes: tuple[Route, ...]
+    queue_topic: str
+    admin_token: str | None = field(repr=False)
+    allow_country_override: bool
+    max_body_bytes: int
+    momento_timeout: float
+    origin_timeout: float
+    queue_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """What only the sync Worker needs, on top of :class:`Config`."""
+
+    webhook_secrets: tuple[str, ...] = field(repr=False)
+    webhook_max_age_seconds: float
+    max_attempts: int
+    subrequest_budget: int
+    wall_seconds: float
+    backoff_base_seconds: float
+    backoff_cap_seconds: float
+    lease_seconds: int
+
+
+def load_config(env: Mapping[str, Any]) -> Config:
+    """Parse the Worker's vars/secrets. ``env`` maps names to strings (absent = not set)."""
+    origin_url = _required(env, "ORIGIN_URL", "set it to your origin API's base URL, e.g. https://api.example.com")
+    parts = urlsplit(origin_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("ORIGIN_URL", "is not an http(s) URL.", "use a full URL such as https://api.example.com")
+
+    raw_key = _required(
+        env, "MOMENTO_API_KEY", "create an API key in the Momento console and run `wrangler secret put MOMENTO_API_KEY`"
+    )
+    try:
+        token = decode_api_key(raw_key).token
+    except ValueError:
+        raise ConfigError(
+            "MOMENTO_API_KEY",
+            "looks like a v1 (base64) key but does not decode to JSON with an api_key.",
+            "paste the key exactly as the Momento console shows it",
+        ) from None
+
+    regions = _parse_regions(env)
+    default_region = _optional(env, "DEFAULT_REGION") or next(iter(regions))
+    if default_region not in regions:
+        raise ConfigError(
+            "DEFAULT_REGION",
+            f"{default_region!r} is not one of MOMENTO_REGIONS ({', '.join(regions)}).",
+            "set DEFAULT_REGION to a region listed in MOMENTO_REGIONS",
+        )
+
+    routes_raw = _optional(env, "ROUTES")
+    try:
+        routes = parse_routes(routes_raw) if routes_raw else parse_routes('[{"pattern": "/*", "mode": "cache"}]')
+    except ValueError as exc:
+        raise ConfigError("ROUTES", f"{exc}.", 'give a JSON list such as [{"pattern": "/api/*", "mode": "cache", "ttl": 60}]') from None
+
+    queue_ttl = _int(env, "QUEUE_TTL_SECONDS", MOMENTO_MAX_TTL_SECONDS, low=60, high=MOMENTO_MAX_TTL_SECONDS)
+    return Config(
+        origin_url=origin_url.rstrip("/"),
+        momento_token=token,
+        regions=regions,
+        default_region=default_region,
+        routes=routes,
+        queue_topic=_optional(env, "QUEUE_TOPIC") or "edgecache-writes",
+        admin_token=_optional(env, "ADMIN_TOKEN"),
+        allow_country_override=_bool(env, "ALLOW_COUNTRY_OVERRIDE", False),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, low=1, high=4_000_000),
+        momento_timeout=_int(env, "MOMENTO_TIMEOUT_MS", 1500, low=50, high=30_000) / 1000,
+        origin_timeout=_int(env, "ORIGIN_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
+        queue_ttl_seconds=queue_ttl,
+    )
+
+
+def load_sync_config(env: Mapping[str, Any]) -> SyncConfig:
+    secret = _required(
+        env, "WEBHOOK_SECRET", "copy the signing secret of the Momento topic webhook and run `wrangler secret put WEBHOOK_SECRET --env sync`"
+    )
+    previous = _optional(env, "WEBHOOK_SECRET_PREVIOUS")
+    budget = _int(env, "SYNC_SUBREQUEST_BUDGET", 45, low=10, high=10_000)
+    return SyncConfig(
+        webhook_secrets=(secret, previous) if previous else (secret,),
+        webhook_max_age_seconds=_int(env, "WEBHOOK_MAX_AGE_SECONDS", 60, low=5, high=3600),
+        max_attempts=_int(env, "MAX_ATTEMPTS", 8, low=1, high=100),
+        subrequest_budget=budget,
+        wall_seconds=_int(env, "SYNC_WALL_MS", 20_000, low=1000, high=900_000) / 1000,
+        backoff_base_seconds=_int(env, "BACKOFF_BASE_MS", 2_000, low=10, high=3_600_000) / 1000,
+        backoff_cap_seconds=_int(env, "BACKOFF_CAP_MS", 300_000, low=10, high=86_400_000) / 1000,
+        lease_seconds=_int(env, "LEASE_SECONDS", 60, low=5, high=3600),
+    )
+
+
+def _parse_regions(env: Mapping[str, Any]) -> dict[str, RegionConfig]:
+    """MOMENTO_REGIONS: ``"us-east-1,eu-central-1"``, each optionally ``name=BASE_URL``.
+
+    A base URL serves both REST and gRPC-web (as the local stand-in does); the JSON form
+    ``{"us-east-1": {"rest_url": ..., "grpc_url": ...}}`` sets them apart. Without an
+    override the documented cell endpoints are used (momento.md §1; cell names have changed
+    before, which is why an override exists at all).
+    """
+    raw = _optional(env, "MOMENTO_REGIONS") or "us-east-1"
+    fix = 'list regions such as "us-east-1,eu-central-1" (optionally region=https://endpoint) or a JSON object'
+    overrides: dict[str, Endpoints | None] = {}
+    if raw.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("MOMENTO_REGIONS", f"is not valid JSON ({exc.msg}).", fix) from None
+        for name, value in parsed.items():
+            if isinstance(value, str):
+                overrides[name] = Endpoints(value.rstrip("/"), value.rstrip("/"))
+            elif isinstance(value, dict) and {"rest_url", "grpc_url"} <= value.keys():
+                overrides[name] = Endpoints(value["rest_url"].rstrip("/"), value["grpc_url"].rstrip("/"))
+            else:
+                raise ConfigError("MOMENTO_REGIONS", f"region {name!r} needs a URL or rest_url and grpc_url.", fix)
+    else:
+        for item in filter(None, (part.strip() for part in raw.split(","))):
+            name, _, url = item.partition("=")
+            overrides[name.strip()] = Endpoints(url.strip().rstrip("/"), url.strip().rstrip("/")) if url else None
+    if not overrides:
+        raise ConfigError("MOMENTO_REGIONS", "lists no region.", fix)
+
+    caches = _parse_caches(env, list(overrides))
+    regions: dict[str, RegionConfig] = {}
+    for name, endpoints in overrides.items():
+        if endpoints is None:
+            try:
+                endpoints = default_endpoints(name)
+            except KeyError:
+                raise ConfigError(
+                    "MOMENTO_REGIONS",
+                    f"{name!r} is not a Momento region this version knows.",
+                    f"use a known region or give its endpoint as {name}=https://...",
+                ) from None
+        regions[name] = RegionConfig(name=name, cache=caches[name], endpoints=endpoints)
+    return regions
+
+
+def _parse_caches(env: Mapping[str, Any], regions: list[str]) -> dict[str, str]:
+    raw = _optional(env, "MOMENTO_CACHE") or "edgecache"
+    if not raw.lstrip().startswith("{"):
+        return {region: raw for region in regions}
+    try:
+        per_region = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("MOMENTO_CACHE", f"is not valid JSON ({exc.msg}).", 'use a cache name or {"us-east-1": "name", ...}') from None
+    missing = [r for r in regions if not isinstance(per_region.get(r), str)]
+    if missing:
+        raise ConfigError("MOMENTO_CACHE", f"names no cache for {', '.join(missing)}.", "add every region of MOMENTO_REGIONS to the map")
+    return {region: per_region[region] for region in regions}
+
+
+def _optional(env: Mapping[str, Any], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _required(env: Mapping[str, Any], name: str, fix: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise ConfigError(name, "is not set.", fix)
+    return value
+
+
+def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int) -> int:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer() or not low <= value <= high:
+        raise ConfigError(name, f"must be a whole number from {low} to {high}, got {raw!r}.", f"set {name} to a number in that range or remove it (default {default})")
+    return int(value)
+
+
+def _bool(env: Mapping[str, Any], name: str, default: bool) -> bool:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"must be true or false, got {raw!r}.", f"set {name} to true or false")

@@ -1,0 +1,92 @@
+"""A cached representation, and its byte format in Momento.
+
+An entry keeps what is needed to answer a GET later (RFC 9111 §3: status, end-to-end
+headers, body) plus when it was stored and for how long it is fresh, so a hit can carry an
+honest ``Age``.
+
+Byte format (binary-safe: bodies may be images or gzip, never decoded as text):
+
+    b"EC1\\n" + JSON metadata + b"\\n" + body bytes
+
+JSON can be read by a person with the Momento console, which helps at 3 a.m.; the body stays
+raw after the first newline following the metadata (the JSON itself holds no raw newline).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .http import Headers, Response
+
+__all__ = ["CachedEntry", "EntryFormatError", "HOP_BY_HOP", "end_to_end"]
+
+_MAGIC = b"EC1\n"
+
+# RFC 9110 §7.6.1 hop-by-hop fields, plus fields that describe the bytes on the wire rather
+# than the representation: the runtime's fetch has already decoded any Content-Encoding, and
+# the length is recomputed for whatever body is served.
+HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+        "te", "trailer", "transfer-encoding", "upgrade", "content-length", "content-encoding",
+    }
+)
+
+
+class EntryFormatError(ValueError):
+    """Bytes under an entry key are not an entry (another writer, or a format change)."""
+
+
+def end_to_end(headers: Headers) -> Headers:
+    listed = {name.strip().lower() for value in headers.get_all("connection") for name in value.split(",")}
+    return Headers([(k, v) for k, v in headers if k not in HOP_BY_HOP and k not in listed])
+
+
+@dataclass(frozen=True)
+class CachedEntry:
+    status: int
+    headers: Headers
+    body: bytes
+    stored_at: float
+    ttl: int
+    dirty_write: str | None = None
+    """Write id whose representation this is, while that write has not reached the origin."""
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.stored_at))
+
+    def to_response(self, now: float, cache_status: str, *, head: bool = False) -> Response:
+        headers = self.headers.set("age", str(self.age(now))).set("cache-status", cache_status)
+        return Response(self.status, headers, b"" if head else self.body)
+
+    def encode(self) -> bytes:
+        meta = {
+            "status": self.status,
+            "headers": self.headers.items(),
+            "stored_at": self.stored_at,
+            "ttl": self.ttl,
+        }
+        if self.dirty_write:
+            meta["dirty_write"] = self.dirty_write
+        return _MAGIC + json.dumps(meta, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, data: bytes) -> "CachedEntry":
+        if not data.startswith(_MAGIC):
+            raise EntryFormatError("not an edgecache entry (no EC1 header)")
+        meta_end = data.find(b"\n", len(_MAGIC))
+        if meta_end < 0:
+            raise EntryFormatError("entry metadata is truncated")
+        try:
+            meta = json.loads(data[len(_MAGIC):meta_end])
+            return cls(
+                status=int(meta["status"]),
+                headers=Headers([(str(k), str(v)) for k, v in meta["headers"]]),
+                body=data[meta_end + 1:],
+                stored_at=float(meta["stored_at"]),
+                ttl=int(meta["ttl"]),
+                dirty_write=meta.get("dirty_write"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EntryFormatError(f"entry metadata is malformed: {exc}") from exc

@@ -1,0 +1,131 @@
+"""The write queue of one region, kept in that region's Momento cache.
+
+    queue      sorted set: write id → score (enqueue time in ms); oldest first
+    dlq        sorted set: write id → score (time it was dead-lettered)
+    write:<id> the record (``writes.WriteRecord``)
+    lease:sync who is replaying this region now (SetIf absent + TTL)
+
+Why a sorted set: it gives the replayer the oldest writes in one call (SortedSetFetch by
+score, ascending, with a count) and removing a synced write is one call, without a
+read-modify-write of a list. Scores are milliseconds since the epoch; two isolates may write
+in the same millisecond, and Momento then orders equal scores by value, which for our
+time-prefixed write ids (``writes.new_write_id``) is again time order.
+
+TTL: every item in Momento expires (24 h at most on on-demand caches, momento.md §5). The
+queue's TTL is refreshed whenever it is touched (``refresh_ttl`` on put, UpdateTtl on sweep)
+and a record is rewritten with a fresh TTL at every attempt, so data only ages out when
+nothing at all has touched the region for a whole TTL; ``replay`` reports writes that get
+near that limit, loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .keys import DLQ_KEY, QUEUE_KEY, SYNC_LEASE_KEY, write_key
+from .momento.client import MomentoClient
+from .writes import WriteRecord
+
+__all__ = ["WriteQueue", "QueueStats"]
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    region: str
+    depth: int
+    oldest_age_seconds: float | None
+    dead_letters: int
+
+    def to_json(self) -> dict:
+        return {
+            "region": self.region,
+            "depth": self.depth,
+            "oldest_age_seconds": self.oldest_age_seconds,
+            "dead_letters": self.dead_letters,
+        }
+
+
+class WriteQueue:
+    """Queue operations for one region. Each method is one Momento call unless it says so."""
+
+    def __init__(self, client: MomentoClient, region: str, ttl_seconds: int) -> None:
+        self.client = client
+        self.region = region
+        self.ttl_seconds = ttl_seconds
+
+    # -- the edge side -------------------------------------------------------------------
+
+    async def save(self, record: WriteRecord) -> None:
+        await self.client.set(write_key(record.id), record.encode(), self.ttl_seconds)
+
+    async def add(self, write_id: str, score_ms: float) -> None:
+        await self.client.sorted_set_put(QUEUE_KEY, [(write_id, score_ms)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
+
+    # -- the replay side -----------------------------------------------------------------
+
+    async def oldest(self, count: int) -> list[tuple[str, float]]:
+        """Up to ``count`` queued write ids with their scores, oldest first."""
+        items = await self.client.sorted_set_fetch_by_score(QUEUE_KEY, offset=0, count=count)
+        return [(value.decode(), score) for value, score in items]
+
+    async def load(self, write_id: str) -> WriteRecord | None:
+        raw = await self.client.get(write_key(write_id))
+        return None if raw is None else WriteRecord.decode(raw)
+
+    async def remove(self, write_ids: list[str]) -> None:
+        if write_ids:
+            await self.client.sorted_set_remove(QUEUE_KEY, write_ids)
+
+    async def refresh_ttl(self) -> None:
+        """Keep the queue alive while anyone works on it (UpdateTtl; no-op when empty)."""
+        await self.client.update_ttl(QUEUE_KEY, self.ttl_seconds)
+
+    async def dead_letter(self, record: WriteRecord, now: float) -> None:
+        """Record first, then DLQ, then off the queue: a crash in between leaves the write
+        findable (in both sets at worst), never in neither. Three calls."""
+        await self.save(record)
+        await self.client.sorted_set_put(DLQ_KEY, [(record.id, now * 1000)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
+        await self.remove([record.id])
+
+    async def dead_letters(self, count: int = 100) -> list[tuple[str, float]]:
+        items = await self.client.sorted_set_fetch_by_score(DLQ_KEY, offset=0, count=count)
+        return [(value.decode(), score) for value, score in items]
+
+    async def requeue(self, record: WriteRecord, now: float) -> None:
+        """Move a dead letter back to the queue (an operator's retry). Queue first, then off
+        the DLQ, for the same reason as ``dead_letter``."""
+        await self.save(record)
+        await self.add(record.id, now * 1000)
+        await self.client.sorted_set_remove(DLQ_KEY, [record.id])
+
+    async def discard_dead_letter(self, write_id: str) -> None:
+        await self.client.sorted_set_remove(DLQ_KEY, [write_id])
+        await self.client.delete(write_key(write_id))
+
+    # -- the lease -----------------------------------------------------------------------
+
+    async def acquire_lease(self, holder: str, seconds: int) -> bool:
+        """True when this caller now holds the region's sync lease for ``seconds``.
+
+        SetIf-absent is atomic in Momento, so of two overlapping triggers exactly one wins.
+        A crashed holder's lease simply expires.
+        """
+        return await self.client.set_if_absent(SYNC_LEASE_KEY, holder.encode(), ttl_seconds=seconds)
+
+    async def release_lease(self) -> None:
+        """Delete the lease. Only call while still inside the lease's lifetime: the replayer
+        stops well before it (wall budget < lease TTL), so this never frees someone else's."""
+        await self.client.delete(SYNC_LEASE_KEY)
+
+    # -- observation ---------------------------------------------------------------------
+
+    async def stats(self, now: float) -> QueueStats:
+        """Depth, age of the oldest write and DLQ size. Three concurrent calls."""
+        depth, oldest, dead = await asyncio.gather(
+            self.client.sorted_set_length(QUEUE_KEY),
+            self.client.sorted_set_fetch_by_score(QUEUE_KEY, offset=0, count=1),
+            self.client.sorted_set_length(DLQ_KEY),
+        )
+        age = round(max(0.0, now - oldest[0][1] / 1000), 3) if oldest else None
+        return QueueStats(self.region, depth, age, dead)

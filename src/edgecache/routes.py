@@ -1,0 +1,123 @@
+"""Route rules: which paths are cached, which take writes behind, which pass straight through.
+
+``ROUTES`` is a JSON list scanned in order; the first rule whose pattern matches the path
+wins (as in Hono's router: readable in a minute, no precedence puzzles). A path no rule
+matches passes through untouched.
+
+    [{"pattern": "/api/items/*", "mode": "write-behind", "ttl": 60, "key_headers": ["accept"]},
+     {"pattern": "/api/*",       "mode": "cache",        "ttl": 30},
+     {"pattern": "/admin/*",     "mode": "pass"}]
+
+Patterns: a literal path, ``:name`` matches one segment, a trailing ``*`` matches the rest
+(including nothing). ``write-behind`` routes also serve their reads from the cache: the point
+of writing through is that the next read sees the write.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+__all__ = ["Route", "MODES", "parse_routes", "match_route"]
+
+MODES = ("cache", "write-behind", "pass")
+_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers"}
+# Request headers that would split the cache per user or per connection if keyed on; the
+# credential case is handled by ``per_user`` (a hash of the credential, never the value).
+_UNKEYABLE = {"authorization", "cookie", "connection", "content-length", "host"}
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    mode: str
+    ttl: int = 60
+    key_headers: tuple[str, ...] = ()
+    per_user: bool = False
+    replay_headers: tuple[str, ...] = ()
+    """Extra request headers a queued write keeps for its replay (e.g. authorization).
+
+    Credentials are not recorded unless named here: a write carrying Authorization or a
+    Cookie on a route that does not list it is passed through synchronously, because a
+    replay without the credential would be refused by the origin after we answered 202.
+    """
+
+    @property
+    def caches_reads(self) -> bool:
+        return self.mode in ("cache", "write-behind")
+
+    def matches(self, path: str) -> bool:
+        pattern_parts = self.pattern.strip("/").split("/")
+        path_parts = path.strip("/").split("/")
+        for index, part in enumerate(pattern_parts):
+            if part == "*":
+                return index == len(pattern_parts) - 1
+            if index >= len(path_parts):
+                return False
+            if part.startswith(":"):
+                if not path_parts[index]:
+                    return False
+            elif part != path_parts[index]:
+                return False
+        return len(path_parts) == len(pattern_parts)
+
+
+def parse_routes(raw: str) -> tuple[Route, ...]:
+    """Parse and check ``ROUTES``; raises ``ValueError`` with a message naming the bad rule."""
+    try:
+        rules = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(rules, list):
+        raise ValueError("must be a JSON list of rules")
+    routes = []
+    for number, rule in enumerate(rules, start=1):
+        where = f"rule {number}"
+        if not isinstance(rule, dict):
+            raise ValueError(f"{where} is not an object")
+        unknown = set(rule) - _KEYS
+        if unknown:
+            raise ValueError(f"{where} has unknown keys {sorted(unknown)} (known: {sorted(_KEYS)})")
+        pattern = rule.get("pattern")
+        if not isinstance(pattern, str) or not pattern.startswith("/"):
+            raise ValueError(f"{where} needs a pattern starting with '/'")
+        if "*" in pattern.rstrip("*") or (pattern.endswith("*") and not pattern.endswith("/*") and pattern != "*"):
+            raise ValueError(f"{where}: '*' may only end a pattern, as in /api/*")
+        mode = rule.get("mode")
+        if mode not in MODES:
+            raise ValueError(f"{where} has mode {mode!r}; use one of {', '.join(MODES)}")
+        ttl = rule.get("ttl", 60)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
+            raise ValueError(f"{where} has ttl {ttl!r}; use whole seconds from 1 to 86400")
+        headers = rule.get("key_headers", [])
+        if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
+            raise ValueError(f"{where}: key_headers must be a list of header names")
+        lowered = tuple(sorted({h.lower() for h in headers}))
+        bad = [h for h in lowered if h in _UNKEYABLE]
+        if bad:
+            raise ValueError(f"{where}: {bad} cannot be key headers (use per_user for credentials)")
+        per_user = rule.get("per_user", False)
+        if not isinstance(per_user, bool):
+            raise ValueError(f"{where}: per_user must be true or false")
+        replay = rule.get("replay_headers", [])
+        if not isinstance(replay, list) or not all(isinstance(h, str) for h in replay):
+            raise ValueError(f"{where}: replay_headers must be a list of header names")
+        routes.append(
+            Route(
+                pattern=pattern,
+                mode=mode,
+                ttl=ttl,
+                key_headers=lowered,
+                per_user=per_user,
+                replay_headers=tuple(sorted({h.lower() for h in replay})),
+            )
+        )
+    return tuple(routes)
+
+
+def match_route(routes: tuple[Route, ...], path: str) -> Route | None:
+    """The first rule that matches ``path``, or None (pass through)."""
+    for route in routes:
+        if route.matches(path):
+            return route
+    return None

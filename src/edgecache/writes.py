@@ -1,0 +1,159 @@
+"""A queued write: what was received, and where it is in its life.
+
+Lifecycle (the only legal moves; anything else is an :class:`IllegalTransition`):
+
+    QUEUED ──► REPLAYING ──► SYNCED            origin answered 2xx
+                   │
+                   ├──► QUEUED                 transient failure: retry after backoff
+                   └──► FAILED  ──► QUEUED     permanent failure or attempts used up;
+                                               an operator may retry it from the DLQ
+
+REPLAYING exists only inside one sync run (it is never written to Momento): the run holds
+the region's lease, and if it crashes the stored record still says QUEUED, which is exactly
+what the next run must see. SYNCED and FAILED are terminal for the replayer.
+
+The record is stored as JSON under ``write:<id>`` (see ``keys``). The body is base64 so
+binary writes survive; ``headers`` are only the ones chosen for replay, never all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from enum import Enum
+
+__all__ = ["WriteState", "WriteRecord", "IllegalTransition", "new_write_id", "REPRESENTATION_HEADERS"]
+
+# Headers every queued write keeps for its replay: they describe the body or make the write
+# conditional, and the origin needs them to apply it as the client meant.
+REPRESENTATION_HEADERS = (
+    "content-type",
+    "content-language",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+)
+
+
+class WriteState(str, Enum):
+    QUEUED = "queued"
+    REPLAYING = "replaying"
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+_LEGAL = {
+    WriteState.QUEUED: {WriteState.REPLAYING},
+    WriteState.REPLAYING: {WriteState.SYNCED, WriteState.QUEUED, WriteState.FAILED},
+    WriteState.FAILED: {WriteState.QUEUED},
+    WriteState.SYNCED: set(),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, write_id: str, current: WriteState, target: WriteState) -> None:
+        super().__init__(f"write {write_id}: cannot go from {current.value} to {target.value}")
+        self.current = current
+        self.target = target
+
+
+def new_write_id(now: float, random_hex: str) -> str:
+    """A write id that sorts by time: 12 hex digits of milliseconds, then randomness.
+
+    ``random_hex`` comes from the caller (``secrets.token_hex`` inside a handler): the
+    Workers runtime forbids entropy at import time, and tests pass fixed values.
+    """
+    return f"{int(now * 1000):012x}{random_hex}"
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    id: str
+    method: str
+    path: str
+    """Path and query exactly as the client sent them (the origin sees the same URL)."""
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    received_at: float
+    region: str
+    entry_key: str
+    """Key of the resource's cached GET entry, so the sync can refresh it in every region."""
+    resource: str
+    """Normalised path: writes to one resource replay in order; others do not wait for it."""
+    entry_ttl: int
+    """The route's TTL, which the dirty entry returns to once the write has synced."""
+    state: WriteState = WriteState.QUEUED
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_error: str | None = None
+    finished_at: float | None = None
+    origin_status: int | None = None
+
+    def to(self, target: WriteState, **changes) -> "WriteRecord":
+        """A copy in state ``target``; raises :class:`IllegalTransition` for an illegal move."""
+        if target not in _LEGAL[self.state]:
+            raise IllegalTransition(self.id, self.state, target)
+        return replace(self, state=target, **changes)
+
+    def public_view(self) -> dict:
+        """What ``GET /_edge/writes/{id}`` shows: status and timings, never the payload."""
+        view = {
+            "write_id": self.id,
+            "status": WriteState.QUEUED.value if self.state is WriteState.REPLAYING else self.state.value,
+            "method": self.method,
+            "region": self.region,
+            "received_at": self.received_at,
+            "attempts": self.attempts,
+        }
+        if self.finished_at is not None:
+            view["finished_at"] = self.finished_at
+        if self.state is WriteState.FAILED and self.last_error:
+            view["reason"] = self.last_error
+        return view
+
+    def encode(self) -> bytes:
+        data = {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "headers": [list(pair) for pair in self.headers],
+            "body": base64.b64encode(self.body).decode(),
+            "received_at": self.received_at,
+            "region": self.region,
+            "entry_key": self.entry_key,
+            "resource": self.resource,
+            "entry_ttl": self.entry_ttl,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error,
+            "finished_at": self.finished_at,
+            "origin_status": self.origin_status,
+        }
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "WriteRecord":
+        data = json.loads(raw)
+        state = WriteState(data["state"])
+        if state is WriteState.REPLAYING:  # never stored; tolerate it as QUEUED if it ever is
+            state = WriteState.QUEUED
+        return cls(
+            id=data["id"],
+            method=data["method"],
+            path=data["path"],
+            headers=tuple((str(k), str(v)) for k, v in data["headers"]),
+            body=base64.b64decode(data["body"]),
+            received_at=float(data["received_at"]),
+            region=data["region"],
+            entry_key=data["entry_key"],
+            resource=data["resource"],
+            entry_ttl=int(data["entry_ttl"]),
+            state=state,
+            attempts=int(data.get("attempts", 0)),
+            next_attempt_at=float(data.get("next_attempt_at", 0.0)),
+            last_error=data.get("last_error"),
+            finished_at=data.get("finished_at"),
+            origin_status=data.get("origin_status"),
+        )
