@@ -1,0 +1,460 @@
+"""MomentoClient against a fake that answers like Momento (see fake_momento.py).
+
+No mocks and no sleeping: the fake decodes the client's real request bytes, and the timeout
+test waits on an event nobody sets, bounded by a tiny client timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Awaitable, Callable, Coroutine, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from edgecache.http import FetchError, FetchTimeout, Request, Response
+from edgecache.momento import (
+    CacheNotFoundError,
+    Endpoints,
+    LimitExceededError,
+    MomentoAuthError,
+    MomentoClient,
+    MomentoError,
+    MomentoRequestError,
+    MomentoTimeoutError,
+    MomentoUnavailableError,
+)
+from edgecache.momento import grpcweb
+from edgecache.momento import messages as m
+
+from .fake_momento import CACHE, GRPC_URL, REST_URL, TOKEN, FakeMomento
+
+ENDPOINTS = Endpoints(REST_URL, GRPC_URL)
+Fetch = Callable[[Request], Awaitable[Response]]
+
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[object, object, T]) -> T:
+    """``asyncio.run``: one fresh loop per call, no pytest plugin needed."""
+    return asyncio.run(coro)
+
+
+def client_for(fetch: Fetch, *, token: str = TOKEN, cache: str = CACHE, timeout: float = 2.0) -> MomentoClient:
+    return MomentoClient(fetch=fetch, endpoints=ENDPOINTS, token=token, cache=cache, timeout=timeout)
+
+
+def answering(response: Response) -> Fetch:
+    async def fetch(request: Request) -> Response:
+        return response
+
+    return fetch
+
+
+# -- REST ----------------------------------------------------------------------------------
+
+
+def test_get_hit_and_miss() -> None:
+    fake = FakeMomento(items={b"page:1": b"<html>"})
+    client = client_for(fake)
+    assert run(client.get("page:1")) == b"<html>"
+    assert run(client.get("absent")) is None
+
+
+def test_rest_requests_carry_the_bare_token_in_the_header_only() -> None:
+    fake = FakeMomento()
+    run(client_for(fake).set("k", b"v", 60))
+    (request,) = fake.requests
+    assert request.method == "PUT"
+    assert request.headers.get("authorization") == TOKEN  # no "Bearer"
+    assert TOKEN not in request.url and "token=" not in request.url
+    assert request.url == f"{REST_URL}/cache/{CACHE}?key=k&ttl_seconds=60"
+    assert request.body == b"v"
+
+
+@pytest.mark.parametrize(
+    "key, param",
+    [
+        ("plain-key_1.2~", "key"),
+        ("page:/api/items?id=1", "key_base64"),
+        ("naïve key", "key_base64"),
+        (b"plain", "key_base64"),
+        (b"\x00\xff\xfe", "key_base64"),
+    ],
+)
+def test_any_key_round_trips(key: str | bytes, param: str) -> None:
+    fake = FakeMomento()
+    client = client_for(fake)
+    run(client.set(key, b"value", 30))
+    assert run(client.get(key)) == b"value"
+    query = parse_qs(urlsplit(fake.requests[0].url).query)
+    assert set(query) == {param, "ttl_seconds"}
+    if param == "key_base64":
+        assert "=" not in query[param][0]  # base64url, unpadded
+        raw = key.encode() if isinstance(key, str) else key
+        assert base64.urlsafe_b64decode(query[param][0] + "==") == raw
+    run(client.delete(key))
+    assert run(client.get(key)) is None
+
+
+def test_delete_of_an_absent_key_is_fine() -> None:
+    run(client_for(FakeMomento()).delete("never-set"))
+    run(client_for(answering(Response(404, body=b"Key Not Found"))).delete("k"))
+
+
+def test_cache_not_found_is_not_a_miss() -> None:
+    client = client_for(FakeMomento(), cache="typo")
+    with pytest.raises(CacheNotFoundError) as caught:
+        run(client.get("k"))
+    assert caught.value.status == 404
+    assert "get on cache 'typo'" in str(caught.value)
+    for call in (client.set("k", b"v", 1), client.delete("k"), client.publish("t", "x")):
+        with pytest.raises(CacheNotFoundError):
+            run(call)
+
+
+def test_unexplained_404_is_a_request_error_not_a_miss() -> None:
+    with pytest.raises(MomentoRequestError, match="HTTP 404: Not Found"):
+        run(client_for(answering(Response(404, body=b"Not Found"))).get("k"))
+
+
+def test_publish_text_and_bytes() -> None:
+    fake = FakeMomento()
+    client = client_for(fake)
+    run(client.publish("room 1", "héllo"))
+    run(client.publish("bin", b"\x00\x01"))
+    assert fake.published == [("room 1", "text/plain", "héllo".encode()), ("bin", "application/octet-stream", b"\x00\x01")]
+    assert fake.requests[0].url == f"{REST_URL}/topics/{CACHE}/room%201"
+
+
+@pytest.mark.parametrize(
+    "status, body, cls",
+    [
+        (400, b"bad request", MomentoRequestError),
+        (401, b"Invalid token", MomentoAuthError),
+        (403, b"Forbidden", MomentoAuthError),
+        (404, b"Cache Not Found", CacheNotFoundError),
+        (429, b"Limit exceeded", LimitExceededError),
+        (500, b"oops", MomentoUnavailableError),
+        (503, b"", MomentoUnavailableError),
+    ],
+)
+def test_rest_error_mapping(status: int, body: bytes, cls: type) -> None:
+    client = client_for(answering(Response(status, body=body)))
+    for call in (client.get("k"), client.set("k", b"v", 5), client.delete("k"), client.publish("t", b"m")):
+        with pytest.raises(cls) as caught:
+            run(call)
+        assert type(caught.value) is cls
+        assert caught.value.status == status and caught.value.grpc_status is None
+
+
+def test_wrong_token_is_an_auth_error_and_the_token_never_shows() -> None:
+    async def echo(request: Request) -> Response:  # a server that echoes what it got
+        return Response(401, body=f"token {request.headers.get('authorization')} is expired".encode())
+
+    client = client_for(echo)
+    with pytest.raises(MomentoAuthError) as caught:
+        run(client.get("k"))
+    assert TOKEN not in str(caught.value)
+    assert "<redacted>" in str(caught.value)
+    assert TOKEN not in repr(client)
+
+
+# -- gRPC-web ------------------------------------------------------------------------------
+
+
+def test_grpc_request_shape_matches_the_official_sdk() -> None:
+    fake = FakeMomento()
+    run(client_for(fake).sorted_set_put("q", {"w1": 42.5}, ttl_seconds=60))
+    (request,) = fake.requests
+    assert request.method == "POST"
+    assert request.url == f"{GRPC_URL}/cache_client.Scs/SortedSetPut"
+    assert dict(request.headers.items()) == {
+        "authorization": TOKEN,
+        "cache": CACHE,
+        "content-type": "application/grpc-web-text",
+        "accept": "application/grpc-web-text",
+        "x-grpc-web": "1",
+        "grpc-timeout": "2000m",
+    }
+    # momento.md §3: the frame payload the SDK sends for sortedSetPutElement('c1','q','w1',42.5)
+    payload = grpcweb.decode_request_body(request.body, "application/grpc-web-text")
+    assert payload.hex() == "0a0171120d0a02773111000000000040454018e0d4032001"
+    assert base64.b64decode(request.body)[:5] == b"\x00" + len(payload).to_bytes(4, "big")
+
+
+@pytest.mark.parametrize("timeout, header", [(2.0, "2000m"), (1.5, "1500m"), (0.0001, "1m"), (1e9, "99999999m")])
+def test_grpc_timeout_header(timeout: float, header: str) -> None:
+    client = client_for(FakeMomento(), timeout=timeout)
+    assert client._grpc_headers.get("grpc-timeout") == header
+
+
+def test_sorted_set_lifecycle() -> None:
+    fake = FakeMomento()
+    client = client_for(fake)
+    assert run(client.sorted_set_length("queue")) == 0
+    assert run(client.sorted_set_fetch_by_score("queue")) == []
+    run(client.sorted_set_put("queue", [("w2", 2.0), ("w1", 1.0), (b"w3", -3.5)], ttl_seconds=86400))
+    run(client.sorted_set_put("queue", {"w4": 1700000000123.0}, ttl_seconds=86400, refresh_ttl=False))
+    assert fake.rpc_log[2][1] == m.SortedSetPutRequest(
+        b"queue", [m.SortedSetElement(b"w2", 2.0), m.SortedSetElement(b"w1", 1.0), m.SortedSetElement(b"w3", -3.5)],
+        86_400_000, True,
+    )  # fmt: skip
+    assert fake.rpc_log[3][1].refresh_ttl is False
+    assert run(client.sorted_set_length("queue")) == 4
+    assert run(client.sorted_set_fetch_by_score("queue")) == [
+        (b"w3", -3.5), (b"w1", 1.0), (b"w2", 2.0), (b"w4", 1700000000123.0),
+    ]  # fmt: skip
+    assert run(client.sorted_set_fetch_by_score("queue", min_score=1.0, max_score=2.0)) == [(b"w1", 1.0), (b"w2", 2.0)]
+    assert run(client.sorted_set_fetch_by_score("queue", offset=1, count=2, descending=True)) == [
+        (b"w2", 2.0), (b"w1", 1.0),
+    ]  # fmt: skip
+    run(client.sorted_set_remove("queue", ["w1", b"w3", "never-there"]))
+    assert run(client.sorted_set_fetch_by_score("queue", count=1)) == [(b"w2", 2.0)]
+    assert run(client.sorted_set_length("queue")) == 2
+
+
+def test_fetch_by_score_sends_what_the_sdk_sends() -> None:
+    fake = FakeMomento()
+    run(client_for(fake).sorted_set_fetch_by_score("queue"))
+    run(client_for(fake).sorted_set_fetch_by_score("queue", min_score=0, max_score=5, offset=2, count=3, descending=True))
+    first, second = (message for _, message in fake.rpc_log)
+    assert first == m.SortedSetFetchRequest(b"queue", m.ORDER_ASCENDING, True, by_score=m.ByScore(count=-1))
+    assert first.encode().hex() == "0a05717565756518012a060a001a003001"
+    assert second == m.SortedSetFetchRequest(
+        b"queue", m.ORDER_DESCENDING, True, by_score=m.ByScore(0.0, False, 5.0, False, offset=2, count=3)
+    )
+
+
+def test_values_only_fetch_reply_is_read() -> None:
+    fake = FakeMomento()
+    reply = m.SortedSetFetchResponse(True, [m.SortedSetElement(b"a"), m.SortedSetElement(b"b")], with_scores=False)
+
+    async def fetch(request: Request) -> Response:
+        return fake.grpc_ok(reply.encode())
+
+    assert run(client_for(fetch).sorted_set_fetch_by_score("s")) == [(b"a", 0.0), (b"b", 0.0)]
+
+
+def test_nothing_to_put_or_remove_makes_no_call() -> None:
+    fake = FakeMomento()
+    client = client_for(fake)
+    run(client.sorted_set_put("q", {}, ttl_seconds=10))
+    run(client.sorted_set_remove("q", []))
+    assert fake.requests == []
+
+
+def test_set_if_absent_is_sent_as_setif_absent() -> None:
+    fake = FakeMomento()
+    client = client_for(fake)
+    assert run(client.set_if_absent("lease", b"holder-1", ttl_seconds=30)) is True
+    assert run(client.set_if_absent("lease", b"holder-2", ttl_seconds=30)) is False
+    assert fake.items[b"lease"] == b"holder-1"
+    method, message = fake.rpc_log[0]
+    assert method == "SetIf"
+    assert message == m.SetIfRequest(b"lease", b"holder-1", 30000, condition="absent")
+    assert message.encode().hex().endswith("3200")  # field 6 (absent), an empty message
+
+
+@pytest.mark.parametrize("chunked, binary", [(True, False), (False, False), (False, True)])
+def test_increment_with_negative_amounts_and_values(chunked: bool, binary: bool) -> None:
+    fake = FakeMomento(chunked=chunked, binary=binary)
+    client = client_for(fake)
+    assert run(client.increment("n", ttl_seconds=60)) == 1
+    assert run(client.increment("n", -5, ttl_seconds=60)) == -4  # negative int64 back from the server
+    assert run(client.increment("n", 2**62, ttl_seconds=60)) == 2**62 - 4
+    assert run(client.increment("n", -(2**63) + 1, ttl_seconds=60)) == -(2**62) - 3
+    amounts = [message.amount for _, message in fake.rpc_log]
+    assert amounts == [1, -5, 2**62, -(2**63) + 1]
+
+
+def test_increment_of_a_non_integer_is_a_request_error() -> None:
+    client = client_for(FakeMomento(items={b"n": b"abc"}))
+    with pytest.raises(MomentoRequestError, match=r"grpc-status 9 \(FAILED_PRECONDITION\): the value is not an integer"):
+        run(client.increment("n", ttl_seconds=5))
+
+
+def test_update_ttl() -> None:
+    fake = FakeMomento(items={b"k": b"v"})
+    client = client_for(fake)
+    assert run(client.update_ttl("k", 120)) is True
+    assert run(client.update_ttl("absent", 120)) is False
+    assert fake.rpc_log[0][1] == m.UpdateTtlRequest(b"k", overwrite_to_milliseconds=120_000)
+    assert fake.ttls[b"k"] == 120_000
+
+
+@pytest.mark.parametrize("trailers_only", [False, True])
+@pytest.mark.parametrize(
+    "code, cls",
+    [
+        (3, MomentoRequestError),
+        (4, MomentoTimeoutError),
+        (5, CacheNotFoundError),
+        (7, MomentoAuthError),
+        (8, LimitExceededError),
+        (13, MomentoRequestError),
+        (14, MomentoUnavailableError),
+        (16, MomentoAuthError),
+    ],
+)
+def test_grpc_error_mapping(code: int, cls: type, trailers_only: bool) -> None:
+    fake = FakeMomento(trailers_only=trailers_only)
+
+    async def fetch(request: Request) -> Response:
+        return fake.grpc_error(code, "détail: 100% sure")
+
+    with pytest.raises(cls) as caught:
+        run(client_for(fetch).sorted_set_length("q"))
+    error = caught.value
+    assert type(error) is cls
+    assert (error.grpc_status, error.status, error.operation) == (code, None, "SortedSetLength")
+    assert str(error).endswith(": détail: 100% sure")
+    assert str(error).startswith(f"SortedSetLength on cache '{CACHE}': Momento answered grpc-status {code} (")
+
+
+def test_grpc_auth_and_cache_errors_from_the_fake() -> None:
+    with pytest.raises(MomentoAuthError, match="UNAUTHENTICATED"):
+        run(client_for(FakeMomento(), token="wrong").set_if_absent("k", b"v", 5))
+    with pytest.raises(CacheNotFoundError, match="NOT_FOUND"):
+        run(client_for(FakeMomento(), cache="typo").sorted_set_put("q", {"a": 1}, ttl_seconds=5))
+
+
+def test_grpc_message_echoing_the_token_is_scrubbed() -> None:
+    fake = FakeMomento()
+
+    async def fetch(request: Request) -> Response:
+        return fake.grpc_error(16, f"bad token {request.headers.get('authorization')}")
+
+    with pytest.raises(MomentoAuthError) as caught:
+        run(client_for(fetch).increment("n", ttl_seconds=5))
+    assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "status, cls",
+    [(401, MomentoAuthError), (403, MomentoAuthError), (429, LimitExceededError), (502, MomentoUnavailableError),
+     (503, MomentoUnavailableError), (404, MomentoRequestError), (400, MomentoRequestError)],
+)  # fmt: skip
+def test_grpc_call_answered_by_a_proxy_maps_the_http_status(status: int, cls: type) -> None:
+    client = client_for(answering(Response(status, {"content-type": "text/html"}, b"<html>nope</html>")))
+    with pytest.raises(cls) as caught:
+        run(client.sorted_set_put("q", {"a": 1}, ttl_seconds=5))
+    assert type(caught.value) is cls
+    assert (caught.value.status, caught.value.grpc_status) == (status, None)
+
+
+def test_grpc_status_header_wins_over_a_non_200_http_status() -> None:
+    response = Response(503, {"grpc-status": "8", "grpc-message": "slow%20down"})
+    with pytest.raises(LimitExceededError, match="slow down") as caught:
+        run(client_for(answering(response)).sorted_set_length("q"))
+    assert (caught.value.status, caught.value.grpc_status) == (503, 8)
+
+
+@pytest.mark.parametrize(
+    "response, match",
+    [
+        (Response(200, {"content-type": "text/html"}, b"<html>captive portal</html>"), "not gRPC-web"),
+        (Response(200, {"content-type": "application/grpc-web-text"}, b""), "no grpc-status"),
+        (
+            Response(200, {"content-type": "application/grpc-web-text"}, grpcweb.encode_text(grpcweb.encode_data_frame(b"\x08\x01"))),
+            "no grpc-status",
+        ),
+        (Response(200, {"content-type": "application/grpc-web-text"}, grpcweb.encode_response_body(None)), "incomplete"),
+        (Response(200, {"content-type": "application/grpc-web-text"}, grpcweb.encode_response_body(b"\x0a\x05ab")), "not a valid"),
+    ],
+)
+def test_malformed_grpc_replies_are_unavailability(response: Response, match: str) -> None:
+    with pytest.raises(MomentoUnavailableError, match=match) as caught:
+        run(client_for(answering(response)).sorted_set_length("q"))
+    assert type(caught.value) is MomentoUnavailableError
+
+
+def test_update_ttl_reply_without_result_is_unavailability() -> None:
+    fake = FakeMomento()
+
+    async def fetch(request: Request) -> Response:
+        return fake.grpc_ok(b"")
+
+    with pytest.raises(MomentoUnavailableError, match="names no result"):
+        run(client_for(fetch).update_ttl("k", 5))
+
+
+# -- transport failures --------------------------------------------------------------------
+
+
+def test_timeout_becomes_momento_timeout_error() -> None:
+    async def never(request: Request) -> Response:
+        await asyncio.Event().wait()  # nobody ever sets it
+        raise AssertionError("unreachable")
+
+    client = client_for(never, timeout=0.01)
+    for call in (client.get("k"), client.sorted_set_length("q")):
+        with pytest.raises(MomentoTimeoutError, match="no answer within 0.01s") as caught:
+            run(call)
+        assert isinstance(caught.value, MomentoUnavailableError)
+        assert isinstance(caught.value.__cause__, FetchTimeout)
+        assert (caught.value.status, caught.value.grpc_status) == (None, None)
+
+
+def test_network_failure_becomes_unavailable() -> None:
+    async def refused(request: Request) -> Response:
+        raise FetchError("connection refused")
+
+    client = client_for(refused)
+    for call in (client.set("k", b"v", 5), client.set_if_absent("k", b"v", 5)):
+        with pytest.raises(MomentoUnavailableError, match="no response \\(FetchError: connection refused\\)") as caught:
+            run(call)
+        assert type(caught.value) is MomentoUnavailableError
+        assert isinstance(caught.value.__cause__, FetchError)
+
+
+def test_every_failure_is_a_momento_error() -> None:
+    async def broken(request: Request) -> Response:
+        return Response(200, {"content-type": "application/grpc-web-text"}, b"!!!")
+
+    with pytest.raises(MomentoError):
+        run(client_for(broken).sorted_set_fetch_by_score("q"))
+
+
+# -- argument checks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ttl", [0, -1, 1.5, True, None])
+def test_ttl_must_be_positive_whole_seconds(ttl: object) -> None:
+    client = client_for(FakeMomento())
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        run(client.set("k", b"v", ttl))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        run(client.set_if_absent("k", b"v", ttl))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [{"count": 0}, {"count": -1}, {"offset": -1}])
+def test_fetch_arguments_are_checked(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        run(client_for(FakeMomento()).sorted_set_fetch_by_score("q", **kwargs))
+
+
+def test_constructor_checks() -> None:
+    with pytest.raises(ValueError):
+        client_for(FakeMomento(), token="")
+    with pytest.raises(ValueError):
+        client_for(FakeMomento(), cache="")
+    with pytest.raises(ValueError):
+        client_for(FakeMomento(), timeout=0)
+    with pytest.raises(ValueError, match="empty"):
+        run(client_for(FakeMomento()).get(b""))
+
+
+def test_endpoint_trailing_slashes_and_path_prefixes_are_kept_tidy() -> None:
+    fake = FakeMomento()
+    client = MomentoClient(
+        fetch=fake, endpoints=Endpoints(REST_URL + "/", GRPC_URL + "/"), token=TOKEN, cache=CACHE
+    )
+    run(client.get("k"))
+    run(client.sorted_set_length("q"))
+    assert [r.url.split("?")[0] for r in fake.requests] == [
+        f"{REST_URL}/cache/{CACHE}",
+        f"{GRPC_URL}/cache_client.Scs/SortedSetLength",
+    ]
