@@ -1,0 +1,108 @@
+"""``python -m devstack.momento``: run the Momento stand-in on loopback.
+
+Prints the base URLs on stdout when it is listening (with ``--port 0``, the port it
+picked), then one line per request on stderr: method, region, operation, status, time.
+Never the token: operations are logged by name, URLs are not logged at all. SIGINT or
+SIGTERM stops it cleanly (listening socket closed, open connections ended, webhook
+deliveries in flight given a moment to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from . import DEFAULT_SECRET, MomentoStandIn, StandInServer, Webhook, http_fetch, parse_webhook_spec
+
+DEFAULT_REGIONS = "us-east-1,eu-central-1,ap-northeast-1"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m devstack.momento",
+        description=(
+            "A local Momento stand-in: one base URL per region, http://HOST:PORT/<region>, serving the "
+            "REST API (/cache, /topics) and gRPC-web (/cache_client.Scs/<Method>) on the same prefix, "
+            "plus an admin API at http://HOST:PORT/_admin/ (state, faults, webhooks, flush)."
+        ),
+    )
+    p.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one (printed on start)")
+    p.add_argument("--token", required=True, help="the API token every request must carry (data and admin APIs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--regions", default=DEFAULT_REGIONS,
+                   help=f"comma-separated region names, each served at /<region> (default: {DEFAULT_REGIONS})")
+    p.add_argument("--caches", default="edgecache",
+                   help="comma-separated cache names that exist in every region (default: edgecache)")
+    p.add_argument("--webhook", action="append", default=[], metavar="REGION:CACHE:TOPIC=URL", type=_webhook,
+                   help="POST each message published to that topic to URL, signed (repeatable)")
+    p.add_argument("--webhook-secret", default=DEFAULT_SECRET,
+                   help=f"HMAC-SHA3-256 key for the momento-signature header (default: {DEFAULT_SECRET})")
+    p.add_argument("--quiet", action="store_true", help="no per-request log lines (warnings still shown)")
+    return p
+
+
+def _webhook(spec: str) -> Webhook:
+    try:
+        return parse_webhook_spec(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+async def _run(args: argparse.Namespace) -> int:
+    webhooks: list[Webhook] = args.webhook
+    engine = MomentoStandIn(
+        token=args.token,
+        regions=_split(args.regions),
+        caches=_split(args.caches),
+        webhook_fetch=http_fetch,
+        webhook_secret=args.webhook_secret,
+        webhooks=webhooks,
+    )
+    server = await StandInServer(engine.handle, host=args.host, port=args.port).start()
+    print(f"Momento stand-in listening on {server.url}", flush=True)
+    for region in engine.regions:
+        print(f"  {region:<16} {server.url}/{region}   (REST and gRPC-web)", flush=True)
+    print(f"  {'admin':<16} {server.url}/_admin/state", flush=True)
+    for webhook in webhooks:
+        print(f"  webhook          {webhook.region}:{webhook.cache}:{webhook.topic} -> {webhook.url}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logging.getLogger("devstack.momento").info("stopping")
+    await server.close()
+    try:
+        await asyncio.wait_for(engine.drain_webhooks(), 2.0)
+    except asyncio.TimeoutError:
+        pass  # deliveries are best effort, exactly like Momento's
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s momento-standin %(message)s",
+    )
+    try:
+        return asyncio.run(_run(args))
+    except ValueError as exc:  # e.g. a webhook for a region that is not served
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # port in use, address not available
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Momento's gRPC-web API for one region (momento.md §3), on top of the project's codec.
+
+    POST <region base>/cache_client.Scs/<Method>
+    content-type: application/grpc-web-text (base64 frames; what @gomomento/sdk-web sends)
+                | application/grpc-web+proto (raw frames)
+    authorization: <token>        cache: <cache name>
+
+Framing and messages are ``edgecache.momento.grpcweb`` and ``edgecache.momento.messages``
+(the same classes the client uses, checked against Momento's generated JS code by the
+golden tests): this module only maps an RPC onto the keyspace.
+
+The answer is always HTTP 200 in the mode the caller used: a data frame then a trailers
+frame ``grpc-status: 0`` on success, a trailers frame alone on failure (16 token, 5 cache,
+3 argument, 8 limit, 9 precondition, 12 unknown method). Why not the trailers-only form
+(status in HTTP headers): both are valid gRPC-web, and the frame keeps ``grpc-message``
+out of header-size limits; the client and the SDK read either.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from edgecache.http import Request, Response
+from edgecache.momento import grpcweb
+from edgecache.momento import messages as m
+from edgecache.momento.protobuf import DecodeError
+
+from ._auth import check_header_token
+from ._errors import CacheNotFound, InvalidArgument, RouteNotFound, StandInError
+from ._ranges import select
+from ._store import Keyspace
+
+__all__ = ["GRPC_PREFIX", "grpc_op", "handle_grpc", "SERVED_METHODS"]
+
+GRPC_PREFIX = "cache_client.Scs"
+
+
+def _get(ks: Keyspace, req: m.GetRequest) -> m.GetResponse:
+    value = ks.get(req.cache_key)
+    return m.GetResponse(hit=True, cache_body=value) if value is not None else m.GetResponse(hit=False)
+
+
+def _set(ks: Keyspace, req: m.SetRequest) -> m.SetResponse:
+    ks.set(req.cache_key, req.cache_body, req.ttl_milliseconds)
+    return m.SetResponse()
+
+
+def _delete(ks: Keyspace, req: m.DeleteRequest) -> m.DeleteResponse:
+    ks.delete(req.cache_key)
+    return m.DeleteResponse()
+
+
+def _set_if_not_exists(ks: Keyspace, req: m.SetIfNotExistsRequest) -> m.SetIfNotExistsResponse:
+    return m.SetIfNotExistsResponse(ks.set_if(req.cache_key, req.cache_body, req.ttl_milliseconds, "absent"))
+
+
+def _set_if(ks: Keyspace, req: m.SetIfRequest) -> m.SetIfResponse:
+    return m.SetIfResponse(ks.set_if(req.cache_key, req.cache_body, req.ttl_milliseconds, req.condition, req.value_to_check))
+
+
+def _increment(ks: Keyspace, req: m.IncrementRequest) -> m.IncrementResponse:
+    return m.IncrementResponse(ks.increment(req.cache_key, req.amount, req.ttl_milliseconds))
+
+
+def _update_ttl(ks: Keyspace, req: m.UpdateTtlRequest) -> m.UpdateTtlResponse:
+    result = ks.update_ttl(
+        req.cache_key,
+        overwrite_ms=req.overwrite_to_milliseconds,
+        increase_to_ms=req.increase_to_milliseconds,
+        decrease_to_ms=req.decrease_to_milliseconds,
+    )
+    return m.UpdateTtlResponse(result)
+
+
+def _sorted_set_put(ks: Keyspace, req: m.SortedSetPutRequest) -> m.SortedSetPutResponse:
+    ks.sorted_set_put(req.set_name, [(e.value, e.score) for e in req.elements], req.ttl_milliseconds, req.refresh_ttl)
+    return m.SortedSetPutResponse()
+
+
+def _sorted_set_fetch(ks: Keyspace, req: m.SortedSetFetchRequest) -> m.SortedSetFetchResponse:
+    scores = ks.sorted_set(req.set_name)
+    if scores is None:
+        return m.SortedSetFetchResponse(found=False)
+    chosen = select(scores, req.order, req.by_score, req.by_index)
+    elements = [m.SortedSetElement(value, score) for value, score in chosen]
+    return m.SortedSetFetchResponse(found=True, elements=elements, with_scores=req.with_scores)
+
+
+def _sorted_set_remove(ks: Keyspace, req: m.SortedSetRemoveRequest) -> m.SortedSetRemoveResponse:
+    ks.sorted_set_remove(req.set_name, req.values)
+    return m.SortedSetRemoveResponse()
+
+
+def _sorted_set_length(ks: Keyspace, req: m.SortedSetLengthRequest) -> m.SortedSetLengthResponse:
+    scores = ks.sorted_set(req.set_name)
+    return m.SortedSetLengthResponse(found=False) if scores is None else m.SortedSetLengthResponse(True, len(scores))
+
+
+_HANDLERS: dict[str, Callable[[Keyspace, object], object]] = {
+    "Get": _get,
+    "Set": _set,
+    "Delete": _delete,
+    "SetIfNotExists": _set_if_not_exists,
+    "SetIf": _set_if,
+    "Increment": _increment,
+    "UpdateTtl": _update_ttl,
+    "SortedSetPut": _sorted_set_put,
+    "SortedSetFetch": _sorted_set_fetch,
+    "SortedSetRemove": _sorted_set_remove,
+    "SortedSetLength": _sorted_set_length,
+}  # type: ignore[dict-item]
+SERVED_METHODS = tuple(_HANDLERS)
+
+
+def grpc_op(method: str) -> str:
+    return f"grpc.{method}"
+
+
+def handle_grpc(request: Request, method: str, keyspaces: dict[str, Keyspace], token: str) -> tuple[Response, int | None]:
+    """The response and its grpc-status (None when the body was not gRPC-web at all)."""
+    try:
+        text = grpcweb.is_text_mode(request.headers.get("content-type"))
+    except grpcweb.GrpcWebError as exc:
+        body = f"gRPC-web wants content-type application/grpc-web-text or application/grpc-web+proto ({exc})"
+        return Response(415, [("content-type", "text/plain; charset=utf-8")], body.encode()), None
+    content_type = grpcweb.CONTENT_TYPE_TEXT if text else grpcweb.CONTENT_TYPE_PROTO
+    try:
+        reply = _call(request, method, keyspaces, token)
+        body, status = grpcweb.encode_response_body(reply.encode(), text=text), 0  # type: ignore[attr-defined]
+    except StandInError as exc:
+        body, status = grpcweb.encode_response_body(None, exc.grpc_status, exc.message, text=text), int(exc.grpc_status)
+    return Response(200, [("content-type", content_type)], body), status
+
+
+def _call(request: Request, method: str, keyspaces: dict[str, Keyspace], token: str) -> object:
+    if request.method != "POST":
+        raise RouteNotFound(f"gRPC-web calls are POST, not {request.method}")
+    handler = _HANDLERS.get(method)
+    if handler is None or method not in m.RPCS:
+        raise RouteNotFound(f"Method {GRPC_PREFIX}/{method} is not served by this stand-in")
+    check_header_token(request.headers, token)
+    cache = request.headers.get("cache")
+    if not cache:
+        raise InvalidArgument("Missing cache header: gRPC-web calls name their cache in the `cache` header")
+    keyspace = keyspaces.get(cache)
+    if keyspace is None:
+        raise CacheNotFound(cache)
+    request_type, _ = m.RPCS[method]
+    try:
+        payload = grpcweb.decode_request_body(request.body, request.headers.get("content-type"))
+        message = request_type.decode(payload)
+    except (grpcweb.GrpcWebError, DecodeError, ValueError) as exc:
+        raise InvalidArgument(f"Could not read the {request_type.__name__}: {exc}") from exc
+    return handler(keyspace, message)

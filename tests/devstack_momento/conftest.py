@@ -1,0 +1,45 @@
+"""Async tests without a plugin: ``async def`` tests run in a fresh event loop, with every
+``Harness`` argument started before and stopped after (the loopback server included)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+
+import pytest
+
+from .support import Harness
+
+
+@pytest.fixture(params=["inprocess", "loopback"])
+def standin(request: pytest.FixtureRequest) -> Harness:
+    """The contract suite's subject: the engine in-process, then the real server."""
+    return Harness(request.param)
+
+
+@pytest.fixture
+def inprocess() -> Harness:
+    return Harness("inprocess")
+
+
+@pytest.fixture
+def loopback() -> Harness:
+    return Harness("loopback")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+
+    async def run() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            for value in args.values():
+                if isinstance(value, Harness):
+                    await stack.enter_async_context(value)
+            await asyncio.wait_for(pyfuncitem.obj(**args), 60)
+
+    asyncio.run(run())
+    return True
