@@ -81,6 +81,18 @@ class SyncConfig:
     backoff_cap_seconds: float
     lease_seconds: int
 
+    def __post_init__(self) -> None:
+        # A replay run stops starting writes after wall_seconds, but its last write (origin
+        # call, then bookkeeping) is still running then; the lease must outlive all of it, or
+        # a second run could overlap and break the per-resource order. Half the lease leaves
+        # that room (``replay`` also clamps against the origin timeout).
+        if self.wall_seconds * 2 > self.lease_seconds:
+            raise ConfigError(
+                "SYNC_WALL_MS",
+                f"({self.wall_seconds:g}s) is more than half of LEASE_SECONDS ({self.lease_seconds}s).",
+                "lower SYNC_WALL_MS or raise LEASE_SECONDS so the lease outlives a whole sync run",
+            )
+
 
 def load_config(env: Mapping[str, Any]) -> Config:
     """Parse the Worker's vars/secrets. ``env`` maps names to strings (absent = not set)."""
