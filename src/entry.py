@@ -1,0 +1,41 @@
+"""The edge Worker: Cloudflare's entry point, translated to ``edgecache.edge_app.EdgeApp``.
+
+Everything the Worker does is in the core (``edgecache``); this module only adapts the
+runtime to it (``worker_adapter``). See README "Configuration" for the variables it reads.
+"""
+
+import secrets
+import time
+
+from workers import WorkerEntrypoint
+
+from edgecache.config import ConfigError, load_config
+from edgecache.edge_app import EdgeApp
+from worker_adapter import (
+    background_for,
+    cf_of,
+    config_error_response,
+    configured,
+    log,
+    runtime_fetch,
+    to_core_request,
+    to_workers_response,
+)
+
+_ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the ConfigError)
+
+
+def _build(env):
+    # secrets.token_hex is called per write, inside a handler: the runtime forbids entropy
+    # at import time (a deploy-time snapshot would freeze it).
+    return EdgeApp(load_config(env), runtime_fetch, time.time, lambda: secrets.token_hex(8), log)
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        app = configured(_build, self.env, _ISOLATE)
+        if isinstance(app, ConfigError):
+            return config_error_response(app)
+        core_request = await to_core_request(request)
+        response = await app.handle(core_request, cf_of(request), background_for(self.ctx))
+        return to_workers_response(response)

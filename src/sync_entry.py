@@ -1,0 +1,46 @@
+"""The sync Worker: Cloudflare's entry points (fetch for the webhook and admin endpoints,
+scheduled for the cron sweep), translated to ``edgecache.sync_app.SyncApp``.
+
+Deployed as the ``sync`` environment of the same wrangler.toml (``--env sync``).
+"""
+
+import random
+import time
+
+from workers import WorkerEntrypoint
+
+from edgecache.config import ConfigError, load_config, load_sync_config
+from edgecache.sync_app import SyncApp
+from worker_adapter import (
+    background_for,
+    config_error_response,
+    configured,
+    log,
+    runtime_fetch,
+    to_core_request,
+    to_workers_response,
+)
+
+_ISOLATE: dict = {}
+
+
+def _build(env):
+    # random.random is called per backoff, inside a handler (no entropy at import time).
+    return SyncApp(load_config(env), load_sync_config(env), runtime_fetch, time.time, random.random, log)
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        app = configured(_build, self.env, _ISOLATE)
+        if isinstance(app, ConfigError):
+            return config_error_response(app)
+        response = await app.handle(await to_core_request(request), background_for(self.ctx))
+        return to_workers_response(response)
+
+    async def scheduled(self, controller, env=None, ctx=None):
+        # The runtime passes env/ctx as undefined to scheduled(); self.env/self.ctx are real.
+        app = configured(_build, self.env, _ISOLATE)
+        if isinstance(app, ConfigError):
+            return  # already logged once, loudly; a cron run has no one to answer
+        summaries = await app.sweep()
+        log("sweep.done", cron=str(getattr(controller, "cron", "")), regions=[s.to_json() for s in summaries])

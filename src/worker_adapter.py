@@ -1,0 +1,144 @@
+"""The only module that knows both worlds: the Workers runtime (JS objects through Pyodide)
+and edgecache's plain-Python core. Both entry modules use it; nothing in ``edgecache``
+imports it.
+
+What it translates, and why each choice:
+
+* Incoming request → :class:`edgecache.http.Request`: method, URL, every header, the body as
+  ``bytes`` (read once; GET/HEAD have none). ``request.cf`` → a plain ``dict``.
+* Core ``fetch`` → the runtime's ``fetch``: the body goes over as a ``Uint8Array`` (binary
+  safe), headers as a list of pairs (a repeated field stays repeated), ``redirect: manual``
+  (a proxy must hand a 3xx to its client, not follow it). A rejected JS promise (DNS,
+  refused, reset) becomes :class:`edgecache.http.FetchError`, which the core handles.
+* Core response → ``workers.Response``. Statuses that forbid a body (204, 304...) get none,
+  or the JS constructor throws.
+* ``background`` → ``ctx.waitUntil``: the coroutine is started as a task at once (so it
+  runs even while the response streams) and the task is handed to the runtime, which keeps
+  the isolate alive until it settles (up to 30 s after the response).
+* Configuration is read from ``self.env`` once per isolate. A bad configuration is logged
+  once and every request gets the same ``503`` JSON naming the variable to fix — Workers
+  vars and secrets cannot change without a new deployment, hence a new isolate.
+
+Cannot be imported on CPython (it needs ``js`` and ``pyodide``); the end-to-end tests run it
+inside Pyodide through ``devstack/runner``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Awaitable, Callable
+
+import js
+import pyodide.ffi
+from pyodide.ffi import JsException, create_proxy, to_js
+from workers import Response as WorkersResponse
+
+from edgecache.config import ConfigError
+from edgecache.http import FetchError, Headers, Request, Response
+from edgecache.logs import json_lines
+from edgecache.responses import json_response
+
+__all__ = ["log", "EnvView", "to_core_request", "cf_of", "runtime_fetch", "to_workers_response", "background_for",
+           "configured"]
+
+log = json_lines(print)  # print() → console.log → Workers Logs, one JSON object per line
+
+_NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
+_JSNULL = getattr(pyodide.ffi, "jsnull", object())  # JS null (undefined arrives as None)
+
+
+class EnvView:
+    """``self.env`` as the read-only mapping ``edgecache.config`` expects (``.get`` only).
+
+    Vars arrive as strings; a JSON var declared as a table in wrangler.toml arrives as a JS
+    object, so it is turned back into JSON text, the form the config parser documents.
+    """
+
+    def __init__(self, env: Any) -> None:
+        self._env = env
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = getattr(self._env, name, None)
+        if value is None or value is _JSNULL:
+            return default
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        if hasattr(value, "to_py"):
+            return json.dumps(value.to_py())
+        return str(value)
+
+
+async def to_core_request(request: Any) -> Request:
+    js_request = request.js_object
+    headers = Headers([(str(name), str(value)) for name, value in js_request.headers.entries()])
+    method = str(request.method)
+    body = b"" if method in ("GET", "HEAD") else bytes((await js_request.arrayBuffer()).to_bytes())
+    return Request(method, str(request.url), headers, body)
+
+
+def cf_of(request: Any) -> dict[str, Any] | None:
+    cf = request.cf
+    if cf is None:
+        return None
+    try:
+        return dict(cf.to_py())
+    except Exception:  # an exotic cf object must not fail the request: region falls back
+        return None
+
+
+async def runtime_fetch(request: Request) -> Response:
+    """The core's ``Fetch``, backed by the runtime's ``fetch``."""
+    init: dict[str, Any] = {
+        "method": request.method,
+        "headers": to_js([list(pair) for pair in request.headers.items()]),
+        "redirect": "manual",
+    }
+    if request.body and request.method not in ("GET", "HEAD"):
+        init["body"] = to_js(request.body)
+    try:
+        js_response = await js.fetch(request.url, to_js(init, dict_converter=js.Object.fromEntries))
+        body = bytes((await js_response.arrayBuffer()).to_bytes())
+    except JsException as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}") from None
+    pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
+    return Response(int(js_response.status), Headers(pairs), body)
+
+
+def to_workers_response(response: Response) -> WorkersResponse:
+    body = response.body if response.body and response.status not in _NULL_BODY_STATUSES else None
+    return WorkersResponse(body, status=response.status, headers=response.headers.items())
+
+
+def background_for(ctx: Any) -> Callable[[Awaitable[Any]], None]:
+    def background(work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(_logged(work))
+        proxy = create_proxy(task)
+        task.add_done_callback(lambda _: proxy.destroy())
+        ctx.waitUntil(proxy)
+
+    return background
+
+
+async def _logged(work: Awaitable[Any]) -> None:
+    """The core logs its own expected failures; anything else must still leave a trace."""
+    try:
+        await work
+    except Exception as exc:
+        log("background.failed", level="error", error=f"{type(exc).__name__}: {exc}")
+
+
+def configured(build: Callable[[EnvView], Any], env: Any, holder: dict) -> Any:
+    """The app for this isolate, built once by ``build(EnvView(env))``; a ``ConfigError``
+    is logged once and returned in its place (see :func:`config_error_response`)."""
+    if "app" not in holder:
+        try:
+            holder["app"] = build(EnvView(env))
+        except ConfigError as exc:
+            log("config.invalid", level="error", variable=exc.variable, problem=exc.problem, fix=exc.fix)
+            holder["app"] = exc
+    return holder["app"]
+
+
+def config_error_response(error: ConfigError) -> WorkersResponse:
+    return to_workers_response(json_response(503, error.to_json()))
