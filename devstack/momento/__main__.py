@@ -19,6 +19,30 @@ from . import DEFAULT_SECRET, MomentoStandIn, StandInServer, Webhook, http_fetch
 
 DEFAULT_REGIONS = "us-east-1,eu-central-1,ap-northeast-1"
 
+_EPILOG = """\
+example:
+  python -m devstack.momento --port 9090 --token dev-momento-key \\
+      --webhook us-east-1:edgecache:edgecache-writes=http://127.0.0.1:8788/webhook
+
+admin API (same token, header or ?token=; JSON):
+  GET    /_admin/state       items and sorted sets, ops and injected faults per region, webhooks
+  POST   /_admin/faults      add a fault: {"region": "us-east-1" | null, "error_status": 429,
+                             "grpc_status": 14, "grpc_message": "...", "delay_ms": 200,
+                             "count": 3 | null, "match": "rest.get" | "grpc.SortedSet" ...}
+  DELETE /_admin/faults      clear them (?region=R: one region's)
+  GET    /_admin/webhooks    webhooks and recent deliveries
+  POST   /_admin/webhooks    {"enabled": false}, {"add"|"remove": [{"region","cache","topic","url"}]},
+                             {"clear": true}, {"secret": "..."}
+  POST   /_admin/flush       {"region": R | null}: forget every item and sorted set
+
+  e.g. every us-east-1 request answers 429, then latency only:
+  curl -H 'authorization: dev-momento-key' -d '{"region": "us-east-1", "error_status": 429}' \\
+      http://127.0.0.1:9090/_admin/faults
+  curl -X DELETE -H 'authorization: dev-momento-key' http://127.0.0.1:9090/_admin/faults
+  curl -H 'authorization: dev-momento-key' -d '{"region": "us-east-1", "delay_ms": 300}' \\
+      http://127.0.0.1:9090/_admin/faults
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -28,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
             "REST API (/cache, /topics) and gRPC-web (/cache_client.Scs/<Method>) on the same prefix, "
             "plus an admin API at http://HOST:PORT/_admin/ (state, faults, webhooks, flush)."
         ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one (printed on start)")
     p.add_argument("--token", required=True, help="the API token every request must carry (data and admin APIs)")
@@ -37,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--caches", default="edgecache",
                    help="comma-separated cache names that exist in every region (default: edgecache)")
     p.add_argument("--webhook", action="append", default=[], metavar="REGION:CACHE:TOPIC=URL", type=_webhook,
-                   help="POST each message published to that topic to URL, signed (repeatable)")
+                   help="POST each message published to that topic in that region to URL, signed with "
+                        "momento-signature; one attempt, 5 s timeout, as Momento does (repeatable)")
     p.add_argument("--webhook-secret", default=DEFAULT_SECRET,
                    help=f"HMAC-SHA3-256 key for the momento-signature header (default: {DEFAULT_SECRET})")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines (warnings still shown)")

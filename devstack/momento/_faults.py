@@ -15,9 +15,14 @@ down by one and it is dropped at 0), its delay is slept, then, if it has a statu
 request fails:
 
 - REST: HTTP ``error_status`` (or the HTTP equivalent of ``grpc_status``), plain text.
-- gRPC-web: a ``grpc_status`` trailer when one is given; with only ``error_status``, a
-  bare HTTP error with no gRPC framing, as a proxy or load balancer in front of Momento
-  would answer (the SDK maps it: 503 → UNAVAILABLE, 429 → RESOURCE_EXHAUSTED).
+- gRPC-web: a ``grpc_status`` trailer when one is given (HTTP 200, in the caller's mode);
+  with only ``error_status``, a bare HTTP error with a plain-text body and no gRPC framing,
+  as a proxy or load balancer in front of Momento would answer. edgecache's client maps
+  that by HTTP status (429 → LimitExceededError, 5xx → MomentoUnavailableError); the
+  official ``@gomomento/sdk-web`` reports UNKNOWN ("Unknown Content-type received.":
+  grpc-web checks the content type before the status), as it would for a real proxy's
+  error page (test_oracle.py shows both). For the in-band answers the SDK names, use
+  ``grpc_status`` 8 (RESOURCE_EXHAUSTED, rate limits) or 14 (UNAVAILABLE).
 
 A fault with neither status is pure latency.
 """

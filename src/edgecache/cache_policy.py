@@ -112,7 +112,8 @@ def _freshness(cc: dict[str, str | None], route_ttl: int) -> int:
     for name in ("s-maxage", "max-age"):
         if name in cc:
             value = cc[name]
-            if value is None or not value.isdigit():
+            # isascii: str.isdigit() accepts "²" (int() then raises) and "١٢" (int() reads 12).
+            if value is None or not (value.isascii() and value.isdigit()):
                 return 0
             return min(int(value), route_ttl)
     return route_ttl

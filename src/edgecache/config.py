@@ -181,15 +181,19 @@ def _parse_regions(env: Mapping[str, Any]) -> dict[str, RegionConfig]:
             raise ConfigError("MOMENTO_REGIONS", f"is not valid JSON ({exc.msg}).", fix) from None
         for name, value in parsed.items():
             if isinstance(value, str):
-                overrides[name] = Endpoints(value.rstrip("/"), value.rstrip("/"))
+                url = _endpoint_url(name, value, fix)
+                overrides[_region_name(name, fix)] = Endpoints(url, url)
             elif isinstance(value, dict) and {"rest_url", "grpc_url"} <= value.keys():
-                overrides[name] = Endpoints(value["rest_url"].rstrip("/"), value["grpc_url"].rstrip("/"))
+                overrides[_region_name(name, fix)] = Endpoints(
+                    _endpoint_url(name, value["rest_url"], fix), _endpoint_url(name, value["grpc_url"], fix)
+                )
             else:
                 raise ConfigError("MOMENTO_REGIONS", f"region {name!r} needs a URL or rest_url and grpc_url.", fix)
     else:
         for item in filter(None, (part.strip() for part in raw.split(","))):
             name, _, url = item.partition("=")
-            overrides[name.strip()] = Endpoints(url.strip().rstrip("/"), url.strip().rstrip("/")) if url else None
+            name = _region_name(name.strip(), fix)
+            overrides[name] = Endpoints(_endpoint_url(name, url, fix), _endpoint_url(name, url, fix)) if url.strip() else None
     if not overrides:
         raise ConfigError("MOMENTO_REGIONS", "lists no region.", fix)
 
@@ -209,6 +213,21 @@ def _parse_regions(env: Mapping[str, Any]) -> dict[str, RegionConfig]:
     return regions
 
 
+def _region_name(name: str, fix: str) -> str:
+    if not name.strip():
+        raise ConfigError("MOMENTO_REGIONS", "has an entry without a region name.", fix)
+    return name
+
+
+def _endpoint_url(region: str, url: object, fix: str) -> str:
+    """An override endpoint must be an http(s) URL; it is not echoed (a URL may hold a token)."""
+    text = url.strip().rstrip("/") if isinstance(url, str) else ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("MOMENTO_REGIONS", f"the endpoint of region {region!r} is not an http(s) URL.", fix)
+    return text
+
+
 def _parse_caches(env: Mapping[str, Any], regions: list[str]) -> dict[str, str]:
     raw = _optional(env, "MOMENTO_CACHE") or "edgecache"
     if not raw.lstrip().startswith("{"):
@@ -217,7 +236,7 @@ def _parse_caches(env: Mapping[str, Any], regions: list[str]) -> dict[str, str]:
         per_region = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError("MOMENTO_CACHE", f"is not valid JSON ({exc.msg}).", 'use a cache name or {"us-east-1": "name", ...}') from None
-    missing = [r for r in regions if not isinstance(per_region.get(r), str)]
+    missing = [r for r in regions if not isinstance(per_region.get(r), str) or not per_region[r].strip()]
     if missing:
         raise ConfigError("MOMENTO_CACHE", f"names no cache for {', '.join(missing)}.", "add every region of MOMENTO_REGIONS to the map")
     return {region: per_region[region] for region in regions}

@@ -131,7 +131,8 @@ class EdgeApp:
             if found is None:
                 allowed = self.router.allows(path)
                 if allowed:
-                    return error_response(405, f"{request.method} is not allowed here", allow=allowed)
+                    return json_response(405, {"error": f"{request.method} is not allowed here", "allow": allowed},
+                                         Headers({"allow": ", ".join(allowed)}))
                 return error_response(404, "no such edge endpoint", path=path)
             handler, params = found
             return await handler(request, choice, **params)

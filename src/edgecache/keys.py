@@ -40,7 +40,10 @@ def normalise_url(url: str) -> str:
     public hostname a client used (workers.dev, a custom domain) must not split the cache.
     """
     parts = urlsplit(url)
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    # Sorted by name only (a stable sort): repeated parameters keep their order, because
+    # ``?sort=price&sort=name`` and ``?sort=name&sort=price`` can be different answers.
+    pairs = sorted(parse_qsl(parts.query, keep_blank_values=True), key=lambda pair: pair[0])
+    query = urlencode(pairs)
     return (parts.path or "/") + ("?" + query if query else "")
 
 

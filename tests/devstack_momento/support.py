@@ -7,6 +7,10 @@ tests move time instead of sleeping, over loopback too (server and test share a 
 
 Webhooks go to a recording ``Fetch`` (``WebhookSink``) in both variants; the CLI test
 covers delivery over real HTTP.
+
+The loopback server records every request it receives, as the engine sees it
+(``Harness.received``): the oracle test compares what the official SDK sent with what
+``MomentoClient`` sent, byte for byte.
 """
 
 from __future__ import annotations
@@ -74,6 +78,11 @@ class Harness:
             sleep=self._sleep,
         )
         self.server: StandInServer | None = None
+        self.received: list[Request] = []
+
+    async def _record(self, request: Request) -> Response:
+        self.received.append(request)
+        return await self.engine.handle(request)
 
     async def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -81,7 +90,7 @@ class Harness:
 
     async def __aenter__(self) -> "Harness":
         if self.kind == "loopback":
-            self.server = await StandInServer(self.engine.handle).start()
+            self.server = await StandInServer(self._record).start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

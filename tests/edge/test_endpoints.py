@@ -112,6 +112,7 @@ async def test_unknown_edge_paths_and_methods_get_json_errors():
     wrong_method = await world.request("POST", "/_edge/health")
     assert missing.status == 404 and body_json(missing)["path"] == "/_edge/nothing"
     assert wrong_method.status == 405 and body_json(wrong_method)["allow"] == ["GET"]
+    assert wrong_method.headers.get("allow") == "GET"
     assert not world.origin_calls()
 
 
