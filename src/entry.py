@@ -1,7 +1,18 @@
 """The edge Worker: Cloudflare's entry point, translated to ``edgecache.edge_app.EdgeApp``.
 
+Bindings and secrets it reads (README "Configuration" has every one), and why:
+
+    ORIGIN_URL                       the slow, single-region API this Worker fronts
+    MOMENTO_API_KEY (secret)         the regional caches and queues live in Momento
+    MOMENTO_REGIONS, MOMENTO_CACHE   where those caches are; the nearest one serves a user
+    ROUTES                           which paths are cached, which take writes behind
+    QUEUE_TOPIC                      queued writes are announced there; Momento's webhook
+                                     turns that into a POST to the sync Worker
+    ADMIN_TOKEN (secret)             GET /_edge/queue (off when unset)
+    ALLOW_COUNTRY_OVERRIDE           development only: X-Edge-Country picks the region
+
 Everything the Worker does is in the core (``edgecache``); this module only adapts the
-runtime to it (``worker_adapter``). See README "Configuration" for the variables it reads.
+runtime to it (``worker_adapter``).
 """
 
 import secrets

@@ -1,7 +1,19 @@
 """The sync Worker: Cloudflare's entry points (fetch for the webhook and admin endpoints,
 scheduled for the cron sweep), translated to ``edgecache.sync_app.SyncApp``.
 
-Deployed as the ``sync`` environment of the same wrangler.toml (``--env sync``).
+Deployed as the ``sync`` environment of the same wrangler.toml (``--env sync``). It reads the
+edge Worker's variables (it must find the same queues and origin) plus, and why:
+
+    WEBHOOK_SECRET (secret)           Momento signs each webhook with it; anything unsigned
+    WEBHOOK_SECRET_PREVIOUS (secret)  could make us hammer the origin. The previous secret
+                                      is accepted during a rotation.
+    SYNC_SUBREQUEST_BUDGET, SYNC_WALL_MS, LEASE_SECONDS, MAX_ATTEMPTS, BACKOFF_*_MS
+                                      replay limits (an invocation has 50 subrequests on
+                                      the Free plan and 30 s of waitUntil)
+
+Triggers: POST /webhook (a hint from Momento: sync that region now, answered at once and
+drained in waitUntil, because Momento gives up after 5 s), the cron sweep every minute (the
+guarantee: webhooks are tried once and may be lost), and POST /_edge/sync (an operator).
 """
 
 import random

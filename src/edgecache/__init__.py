@@ -7,4 +7,6 @@ entry modules beside this package (``src/entry.py``, ``src/sync_entry.py``) adap
 to :class:`edgecache.edge_app.EdgeApp` and :class:`edgecache.sync_app.SyncApp`.
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"
