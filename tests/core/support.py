@@ -1,0 +1,66 @@
+"""Wiring shared by the core tests: a fake clock and the in-process Momento stand-in.
+
+The stand-in (``devstack.momento.engine``) decodes the client's real REST and gRPC-web
+requests, so WriteQueue is exercised through MomentoClient exactly as in production.
+Nothing sleeps; time moves only when a test advances the clock.
+"""
+
+from __future__ import annotations
+
+from devstack.momento.engine import MomentoStandIn
+from edgecache.http import Request, Response
+from edgecache.momento.cells import Endpoints
+from edgecache.momento.client import MomentoClient
+from edgecache.writes import WriteRecord, new_write_id
+
+START = 1_800_000_000.0
+TOKEN = "core-test-token-5e1d"
+CACHE = "edgecache"
+REGIONS = ("us-east-1", "eu-central-1")
+
+
+class FakeClock:
+    def __init__(self, start: float = START) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class CountingFetch:
+    """The stand-in's ``handle``, counting subrequests (what a Worker is billed and limited on)."""
+
+    def __init__(self, standin: MomentoStandIn) -> None:
+        self.standin = standin
+        self.requests: list[Request] = []
+
+    async def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        return await self.standin.handle(request)
+
+    def take(self) -> int:
+        count, self.requests = len(self.requests), []
+        return count
+
+
+def standin(clock: FakeClock) -> MomentoStandIn:
+    return MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=[CACHE], clock=clock)
+
+
+def client(fetch, region: str = REGIONS[0]) -> MomentoClient:
+    base = f"http://x/{region}"
+    return MomentoClient(fetch=fetch, endpoints=Endpoints(base, base), token=TOKEN, cache=CACHE)
+
+
+def record(n: int, at: float = START, region: str = REGIONS[0], **changes) -> WriteRecord:
+    """A queued PUT of item ``n``; ``changes`` override any field."""
+    fields = dict(
+        id=new_write_id(at, f"{n:08x}"), method="PUT", path=f"/api/items/{n}",
+        headers=(("content-type", "application/json"),), body=b'{"n":%d}' % n, received_at=at, region=region,
+        entry_key=f"entry:{n:064x}", resource=f"/api/items/{n}", entry_ttl=60,
+    )
+    fields.update(changes)
+    return WriteRecord(**fields)
