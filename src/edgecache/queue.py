@@ -3,7 +3,7 @@
     queue      sorted set: write id → score (enqueue time in ms); oldest first
     dlq        sorted set: write id → score (time it was dead-lettered)
     write:<id> the record (``writes.WriteRecord``)
-    lease:sync who is replaying this region now (SetIf absent + TTL)
+    lease:sync who is replaying (or requeueing into) this region now (SetIf absent + TTL)
 
 Why a sorted set: it gives the replayer the oldest writes in one call (SortedSetFetch by
 score, ascending, with a count) and removing a synced write is one call, without a
@@ -82,24 +82,47 @@ class WriteQueue:
         await self.client.update_ttl(QUEUE_KEY, self.ttl_seconds)
 
     async def dead_letter(self, record: WriteRecord, now: float) -> None:
-        """Record first, then DLQ, then off the queue: a crash in between leaves the write
-        findable (in both sets at worst), never in neither. Three calls."""
+        """Record first, then DLQ, then off the queue. Three calls.
+
+        A crash in between leaves a FAILED record whose id is still queued (in the DLQ too,
+        or not yet); the replayer finishes the move when it meets that record, so a write is
+        never in neither set. Calling this again for the same record is harmless.
+        """
         await self.save(record)
         await self.client.sorted_set_put(DLQ_KEY, [(record.id, now * 1000)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
         await self.remove([record.id])
+
+    async def set_aside(self, write_id: str, now: float) -> None:
+        """Move a queued id whose record cannot be read to the DLQ (two calls), so that it
+        stops holding up the queue and an operator sees it. DLQ first, as above."""
+        await self.client.sorted_set_put(DLQ_KEY, [(write_id, now * 1000)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
+        await self.remove([write_id])
 
     async def dead_letters(self, count: int = 100) -> list[tuple[str, float]]:
         items = await self.client.sorted_set_fetch_by_score(DLQ_KEY, offset=0, count=count)
         return [(value.decode(), score) for value, score in items]
 
     async def requeue(self, record: WriteRecord, now: float) -> None:
-        """Move a dead letter back to the queue (an operator's retry). Queue first, then off
-        the DLQ, for the same reason as ``dead_letter``."""
-        await self.save(record)
+        """Move a dead letter back to the queue (an operator's retry). Three calls; the
+        caller holds the region's lease, so no replay runs in between.
+
+        The id goes into the queue and out of the DLQ while the stored record still says
+        FAILED; only then does the record say QUEUED. Stopped anywhere before the last step,
+        the queue holds a FAILED record, which the next replay moves back to the DLQ: the
+        operator sees it there and can retry again. (Saving QUEUED first would leave, after
+        a failed second step, a QUEUED record that only the DLQ knows: never replayed, and
+        refused by retry and discard alike.)
+        """
         await self.add(record.id, now * 1000)
         await self.client.sorted_set_remove(DLQ_KEY, [record.id])
+        await self.save(record)
 
     async def discard_dead_letter(self, write_id: str) -> None:
+        """Forget a dead letter (an operator's decision). Three calls. Off the queue too: an
+        interrupted ``dead_letter`` may have left the id there, and the replayer would then
+        report a write with no record as LOST. The record goes last, so a stop half-way
+        leaves an ordinary dead letter (or an orphan record that expires)."""
+        await self.remove([write_id])
         await self.client.sorted_set_remove(DLQ_KEY, [write_id])
         await self.client.delete(write_key(write_id))
 

@@ -14,6 +14,14 @@ what the next run must see. SYNCED and FAILED are terminal for the replayer.
 
 The record is stored as JSON under ``write:<id>`` (see ``keys``). The body is base64 so
 binary writes survive; ``headers`` are only the ones chosen for replay, never all of them.
+
+Errors:
+
+    IllegalTransition    a move the lifecycle above does not allow (a bug)
+    RecordFormatError    bytes under ``write:<id>`` that are not a record this version can
+                         read. The edge and sync Workers are deployed separately, so one
+                         may briefly run a version whose records the other cannot read; the
+                         replayer must set such a record aside, not stop on it.
 """
 
 from __future__ import annotations
@@ -23,7 +31,14 @@ import json
 from dataclasses import dataclass, replace
 from enum import Enum
 
-__all__ = ["WriteState", "WriteRecord", "IllegalTransition", "new_write_id", "REPRESENTATION_HEADERS"]
+__all__ = [
+    "WriteState",
+    "WriteRecord",
+    "IllegalTransition",
+    "RecordFormatError",
+    "new_write_id",
+    "REPRESENTATION_HEADERS",
+]
 
 # Headers every queued write keeps for its replay: they describe the body or make the write
 # conditional, and the origin needs them to apply it as the client meant.
@@ -56,6 +71,11 @@ class IllegalTransition(Exception):
         super().__init__(f"write {write_id}: cannot go from {current.value} to {target.value}")
         self.current = current
         self.target = target
+
+
+class RecordFormatError(ValueError):
+    """Not a write record this version can read. The message names what is wrong, never
+    the record's content (it holds the write's body and headers)."""
 
 
 def new_write_id(now: float, random_hex: str) -> str:
@@ -135,6 +155,16 @@ class WriteRecord:
 
     @classmethod
     def decode(cls, raw: bytes) -> "WriteRecord":
+        try:
+            return cls._decode(raw)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # ValueError covers bad JSON, bad base64 and an unknown state. Only a missing
+            # field is named: other messages may quote the record.
+            missing = f": no field {exc}" if isinstance(exc, KeyError) else ""
+            raise RecordFormatError(f"write record is unreadable ({type(exc).__name__}{missing})") from exc
+
+    @classmethod
+    def _decode(cls, raw: bytes) -> "WriteRecord":
         data = json.loads(raw)
         state = WriteState(data["state"])
         if state is WriteState.REPLAYING:  # never stored; tolerate it as QUEUED if it ever is

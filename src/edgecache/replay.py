@@ -1,0 +1,471 @@
+"""Replay one region's queued writes to the origin: in order per resource, exactly once as
+the origin sees it, with retries, backoff and a dead-letter queue.
+
+One run (``drain_region``) is: take the region's lease, walk the queue oldest first, send
+each write to the origin, settle it, release the lease. Every network call goes through the
+injected ``fetch``; time and randomness are parameters, so the whole thing runs on CPython
+against the Momento stand-in and a fake origin.
+
+Why it is safe (the properties the tests check):
+
+* **Never lost.** A write leaves the queue only after its record says SYNCED or it sits in
+  the DLQ. A crash before the record is saved leaves it QUEUED (REPLAYING is never
+  written), and the next run replays it; a crash after leaves a SYNCED or FAILED record
+  still queued, and the next run finishes that write's bookkeeping (cache refresh, move to
+  the DLQ) without asking the origin again. A record this version cannot read is moved to
+  the DLQ rather than left to stop the region's queue.
+* **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
+  the origin stores its answer per key: a crash between the origin's 2xx and our
+  bookkeeping only makes the next run receive that stored answer again.
+* **Ordered per resource.** Writes are walked in queue order; once a write to a resource
+  cannot go now (backoff, or it just failed transiently) every later write to that resource
+  waits for the next run. Other resources carry on. Of two concurrent runs (webhook and
+  cron) the lease lets exactly one through, and a run stops well before its lease expires.
+* **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
+  (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
+  :class:`SubrequestBudget`; a run only starts a write it can finish, and stops with status
+  ``"budget"`` so the next trigger continues where it left off.
+
+Errors: none of its own. Momento errors end the run with status ``"error"`` and a
+``budget.BudgetExhausted`` with ``"budget"``; either way nothing is lost, the queue still
+holds the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from .admin import STALE_WRITE_SECONDS
+from .budget import BudgetExhausted, SubrequestBudget
+from .config import SyncConfig
+from .entries import CachedEntry, EntryFormatError
+from .http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
+from .keys import QUEUE_KEY
+from .logs import Log
+from .momento.errors import MomentoError
+from .queue import WriteQueue
+from .regional import RegionalClients
+from .writes import RecordFormatError, WriteRecord, WriteState
+
+__all__ = [
+    "DrainSummary",
+    "drain_region",
+    "backoff_seconds",
+    "write_cost",
+    "RUN_RESERVE",
+    "BATCH_SIZE",
+]
+
+BATCH_SIZE = 10
+"""Queued ids fetched per SortedSetFetch; more windows follow while the budget allows."""
+
+RUN_RESERVE = 3
+"""Subrequests kept back for the end of every run: one SortedSetRemove for the synced writes
+not yet removed, one delete of the lease, one SortedSetLength for ``remaining``."""
+
+_WINDOW_COST = 2
+"""Before the next window: the SortedSetRemove of the previous window's settled writes, then
+the SortedSetFetch."""
+
+LEASE_MARGIN_SECONDS = 10.0
+"""Time the lease must outlast the run by, beyond the last origin call: the Momento calls that
+settle the last write. A run that outlived its lease could overlap the next one and break the
+per-resource order (the origin would still apply each write once, thanks to the key)."""
+
+MAX_RETRY_AFTER_SECONDS = 3600.0
+"""A Retry-After is honoured up to this: queued data lives at most 24 h in Momento, and an
+origin asking for a day's pause must not make a write expire unseen."""
+
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
+
+
+def write_cost(region_count: int) -> int:
+    """Worst-case subrequests to settle one queued write, checked before each write.
+
+        load the record (Get)                                        1
+        the origin request                                           1
+        then the dearest outcome of:
+          synced:       save record (Set) 1, read own entry (Get) 1,
+                        UpdateTtl own entry 1, Delete entry in each
+                        other region (n - 1)                      n + 2
+          dead-letter:  read own entry 1, Delete it 1,
+                        queue.dead_letter (Set, SortedSetPut,
+                        SortedSetRemove) 3                            5
+          retry:        save record (Set)                             1
+
+    Records an interrupted run left behind cost less and send nothing to the origin: SYNCED
+    is load + the entry refresh (n + 1), FAILED load + dead_letter + own entry (6), an
+    unreadable one load + set_aside (3).
+
+    The SortedSetRemove of synced writes is batched per window (see ``_WINDOW_COST`` and
+    ``RUN_RESERVE``). With two regions that is 7, and the default budget of 45 leaves room
+    for at least five writes per run after the fixed costs (lease, queue TTL, window, end).
+    """
+    return 2 + max(region_count + 2, 5)
+
+
+@dataclass(frozen=True)
+class DrainSummary:
+    region: str
+    status: str
+    """``drained`` (nothing more can go now), ``busy`` (another run holds the lease),
+    ``budget`` (subrequests or wall time used up: the next trigger continues) or ``error``."""
+    synced: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    lost: int = 0
+    blocked: int = 0
+    remaining: int | None = None
+    """Writes still in the region's queue when the run ended (None if it could not be read)."""
+    subrequests: int = 0
+    message: str | None = None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if data["message"] is None:
+            del data["message"]
+        return data
+
+
+def backoff_seconds(
+    attempts: int, base: float, cap: float, random: Callable[[], float], retry_after: float | None = None
+) -> float:
+    """Delay before attempt ``attempts + 1``: exponential with full jitter ("Exponential
+    Backoff And Jitter", AWS Architecture Blog 2015), so writes that failed together do not
+    come back together; an origin's longer Retry-After wins (capped, see above)."""
+    delay = random() * min(cap, base * 2 ** max(0, attempts - 1))
+    if retry_after is not None and retry_after > delay:
+        delay = min(retry_after, MAX_RETRY_AFTER_SECONDS)
+    return delay
+
+
+def retry_after_seconds(response: Response, now: float) -> float | None:
+    """Retry-After as seconds from ``now``: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+    Anything else is ignored: a malformed header must not stop the retry."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+async def drain_region(
+    *,
+    region: str,
+    queue: WriteQueue,
+    regions: RegionalClients,
+    origin_url: str,
+    fetch: Fetch,
+    now: Clock,
+    config: SyncConfig,
+    origin_timeout: float,
+    holder_id: str,
+    budget: SubrequestBudget,
+    log: Log,
+    random: Callable[[], float],
+) -> DrainSummary:
+    """Replay ``region``'s queued writes until drained, out of budget or out of time.
+
+    ``queue`` and ``regions`` must be built on ``budget.wrap(...)`` (see
+    :func:`~edgecache.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
+    """
+    run = _Run(
+        region=region,
+        queue=queue,
+        regions=regions,
+        origin_url=origin_url.rstrip("/"),
+        origin_fetch=budget.wrap(fetch),
+        now=now,
+        config=config,
+        origin_timeout=origin_timeout,
+        budget=budget,
+        log=log,
+        random=random,
+    )
+    return await run.run(holder_id)
+
+
+@dataclass
+class _Run:
+    region: str
+    queue: WriteQueue
+    regions: RegionalClients
+    origin_url: str
+    origin_fetch: Fetch
+    now: Clock
+    config: SyncConfig
+    origin_timeout: float
+    budget: SubrequestBudget
+    log: Log
+    random: Callable[[], float]
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("synced", "retried", "dead_lettered", "lost", "blocked"), 0))
+    blocked_resources: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    kept: int = 0
+    """Ids seen in this run that stay in the queue (blocked or retried): the next window skips them."""
+    to_remove: list[str] = field(default_factory=list)
+    pending_since: dict[str, float] = field(default_factory=dict)
+    """Write id → received_at of writes this run leaves queued, for the stale-write warning."""
+    stop_at: float = 0.0
+
+    async def run(self, holder_id: str) -> DrainSummary:
+        started_used = self.budget.used
+        status, message = "drained", None
+        # Lease, queue TTL, one window, one write and the end: less than that does nothing
+        # useful, so this region waits for the next trigger without touching Momento.
+        if not self.budget.affords(2 + _WINDOW_COST + write_cost(len(self.regions.names)) + RUN_RESERVE):
+            return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
+        try:
+            acquired = await self.queue.acquire_lease(holder_id, self.config.lease_seconds)
+        except (MomentoError, BudgetExhausted) as exc:
+            return self._summary("error", str(exc), started_used, remaining=None)
+        if self.budget.used == started_used:
+            # The lease call did not go through the budget: the clients were built on a raw
+            # fetch, and the run would overspend the invocation's subrequests.
+            raise RuntimeError("drain_region: queue/regions must be built on budget.wrap(fetch)")
+        if not acquired:
+            self.log("replay.busy", region=self.region, reason="another run holds the lease")
+            return self._summary("busy", None, started_used, remaining=None)
+
+        self.stop_at = self.now() + self._wall_seconds()
+        try:
+            await self.queue.refresh_ttl()
+            status = await self._drain()
+        except (MomentoError, FetchError) as exc:
+            # FetchError here came from a Momento call (origin calls handle their own).
+            status, message = "error", f"momento: {exc}"
+            self.log("replay.error", level="error", region=self.region, reason=message)
+        except BudgetExhausted as exc:
+            status, message = "budget", str(exc)
+        finally:
+            await self._best_effort("flush removals", self._flush_removals())
+            await self._best_effort("release lease", self.queue.release_lease())
+
+        remaining = None
+        if self.budget.affords(1):
+            remaining = await self._best_effort("count remaining", self.queue.client.sorted_set_length(QUEUE_KEY))
+        self._warn_stale()
+        summary = self._summary(status, message, started_used, remaining)
+        self.log("replay.run", **summary.to_json())
+        return summary
+
+    def _wall_seconds(self) -> float:
+        """SYNC_WALL_MS, but never so long that the last write could outlive the lease."""
+        limit = self.config.lease_seconds - self.origin_timeout - LEASE_MARGIN_SECONDS
+        if limit < self.config.wall_seconds:
+            self.log("replay.wall_clamped", level="warning", region=self.region, wall_seconds=max(0.0, limit),
+                     reason="LEASE_SECONDS is too short for SYNC_WALL_MS plus ORIGIN_TIMEOUT_MS")
+        return max(0.0, min(self.config.wall_seconds, limit))
+
+    def _can_start(self, extra: int) -> bool:
+        cost = write_cost(len(self.regions.names)) + RUN_RESERVE + extra
+        return self.budget.affords(cost) and self.now() < self.stop_at
+
+    async def _drain(self) -> str:
+        while True:
+            if not self._can_start(_WINDOW_COST):
+                return "budget"
+            await self._flush_removals()
+            wanted = self.kept + BATCH_SIZE
+            window = await self.queue.oldest(wanted)
+            fresh = [(write_id, score) for write_id, score in window if write_id not in self.seen]
+            for index, (write_id, score) in enumerate(fresh):
+                if not self._can_start(0):
+                    for later_id, later_score in fresh[index:]:
+                        self.pending_since[later_id] = later_score / 1000
+                    return "budget"
+                self.seen.add(write_id)
+                await self._replay_one(write_id, score)
+            if len(window) < wanted or not fresh:
+                return "drained"
+
+    async def _replay_one(self, write_id: str, score: float) -> None:
+        try:
+            record = await self.queue.load(write_id)
+        except RecordFormatError as exc:
+            # Not readable by this version (edge and sync deploy separately): it cannot be
+            # replayed, and leaving it first in line would stop the region for good.
+            await self.queue.set_aside(write_id, self.now())
+            self.counts["dead_lettered"] += 1
+            self.log("replay.unreadable", level="error", region=self.region, write_id=write_id,
+                     reason=f"{exc}; moved to the dead-letter queue")
+            return
+        if record is None:
+            # Expired in Momento (24 h without a touch): nothing can bring it back. Say so
+            # loudly, with the id the client was given, and stop carrying the dead id.
+            self.counts["lost"] += 1
+            self.to_remove.append(write_id)
+            self.log("replay.LOST", level="error", region=self.region, write_id=write_id,
+                     queued_at=score / 1000, reason="write record expired before it reached the origin")
+            return
+        if record.state is WriteState.SYNCED:
+            # An earlier run stopped after saving SYNCED, maybe before refreshing the caches:
+            # redo that (idempotent) and drop the id. The origin is not asked again.
+            self.to_remove.append(write_id)
+            self.log("replay.resumed", region=self.region, write_id=write_id, status=record.origin_status,
+                     reason="synced by an interrupted run")
+            await self._refresh_entries(record)
+            return
+        if record.state is WriteState.FAILED:
+            # An earlier run stopped inside the move to the DLQ (or an operator's retry
+            # stopped half-way): finish the move. Only removing the id would leave the write
+            # in neither set.
+            await self.queue.dead_letter(record, record.finished_at or self.now())
+            self.counts["dead_lettered"] += 1
+            self.log("replay.resumed", region=self.region, write_id=write_id, status=record.origin_status,
+                     reason="dead-lettered by an interrupted run")
+            await self._refresh_entries(record)
+            return
+
+        blocked_by = None
+        if record.resource in self.blocked_resources:
+            blocked_by = "an earlier write to the same resource is waiting"
+        elif record.next_attempt_at > self.now():
+            blocked_by = f"backoff until {record.next_attempt_at:.0f}"
+        if blocked_by:
+            self.blocked_resources.add(record.resource)
+            self.counts["blocked"] += 1
+            self._keep(record)
+            self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=blocked_by)
+            return
+
+        replaying = record.to(WriteState.REPLAYING)
+        response, error = await self._send(replaying)
+        attempts = record.attempts + 1
+        if response is not None and response.ok:
+            await self._synced(replaying, response, attempts)
+        elif response is not None and not _is_transient(response.status):
+            body = response.body[:200].decode("utf-8", errors="replace")
+            await self._dead_letter(replaying, attempts, f"origin answered {response.status}: {body}", response.status)
+        elif attempts >= self.config.max_attempts:
+            status = response.status if response is not None else None
+            await self._dead_letter(replaying, attempts, f"gave up after {attempts} attempts; last: {error}", status)
+        else:
+            await self._retry(replaying, attempts, error, response)
+
+    async def _send(self, record: WriteRecord) -> tuple[Response | None, str]:
+        """The origin's answer (or None) and a one-line description of a failure."""
+        headers = Headers(record.headers).set("idempotency-key", record.id)
+        request = Request(record.method, self.origin_url + record.path, headers, record.body)
+        try:
+            response = await fetch_with_timeout(self.origin_fetch, request, self.origin_timeout)
+        except FetchTimeout:
+            return None, f"origin timed out after {self.origin_timeout:g}s"
+        except FetchError as exc:
+            return None, f"origin unreachable: {exc}"
+        return response, f"origin answered {response.status}"
+
+    async def _synced(self, record: WriteRecord, response: Response, attempts: int) -> None:
+        synced = record.to(WriteState.SYNCED, attempts=attempts, finished_at=self.now(),
+                           origin_status=response.status, last_error=None)
+        await self.queue.save(synced)
+        self.to_remove.append(record.id)
+        self.counts["synced"] += 1
+        self.log("replay.synced", region=self.region, write_id=record.id, status=response.status, attempt=attempts)
+        await self._refresh_entries(synced)
+
+    async def _retry(self, record: WriteRecord, attempts: int, error: str, response: Response | None) -> None:
+        retry_after = None
+        if response is not None and response.status in (429, 503):
+            retry_after = retry_after_seconds(response, self.now())
+        delay = backoff_seconds(attempts, self.config.backoff_base_seconds, self.config.backoff_cap_seconds,
+                                self.random, retry_after)
+        queued = record.to(WriteState.QUEUED, attempts=attempts, next_attempt_at=self.now() + delay, last_error=error)
+        await self.queue.save(queued)
+        self.blocked_resources.add(record.resource)
+        self.counts["retried"] += 1
+        self._keep(queued)
+        self.log("replay.retry", region=self.region, write_id=record.id, attempt=attempts,
+                 status=response.status if response is not None else None, reason=error, retry_in_seconds=round(delay, 3))
+
+    async def _dead_letter(self, record: WriteRecord, attempts: int, reason: str, status: int | None) -> None:
+        failed = record.to(WriteState.FAILED, attempts=attempts, last_error=reason, finished_at=self.now(),
+                           origin_status=status)
+        await self.queue.dead_letter(failed, self.now())
+        self.counts["dead_lettered"] += 1
+        # The reason may quote the origin's body; the log gets the status only.
+        self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id, attempt=attempts,
+                 status=status, reason="permanent" if status is not None and not _is_transient(status) else "attempts used up")
+        await self._refresh_entries(failed)
+
+    async def _refresh_entries(self, record: WriteRecord) -> None:
+        """Make readers see the origin's truth again. Best effort: a failure is logged and the
+        write stays settled (the entries expire on their own TTL at worst).
+
+        Own region: the dirty entry goes back to the route's TTL (synced) or away (failed) —
+        unless it now holds a *later* write's representation, which is the right one to show
+        until that write settles. Other regions, after a sync only: their copy is older than
+        the origin now (a refused write changed nothing there).
+        """
+        own = self.regions.client(self.region)
+
+        async def own_entry() -> None:
+            raw = await own.get(record.entry_key)
+            if raw is None:
+                return
+            try:
+                dirty = CachedEntry.decode(raw).dirty_write
+            except EntryFormatError:
+                dirty = None
+            if dirty is not None and dirty > record.id:  # ids sort by time (writes.new_write_id)
+                return
+            if record.state is WriteState.SYNCED:
+                await own.update_ttl(record.entry_key, record.entry_ttl)
+            else:
+                await own.delete(record.entry_key)
+
+        jobs = [self._best_effort(f"entry in {self.region}", own_entry(), write_id=record.id)]
+        jobs += [
+            self._best_effort(f"entry in {other}", self.regions.client(other).delete(record.entry_key), write_id=record.id)
+            for other in self.regions.names
+            if other != self.region and record.state is WriteState.SYNCED
+        ]
+        await asyncio.gather(*jobs)
+
+    async def _flush_removals(self) -> None:
+        """One SortedSetRemove for every settled write so far. A crash before it only means
+        the next run sees SYNCED records (removed without a replay) or replays a write the
+        origin answers from its idempotency store."""
+        if self.to_remove:
+            ids, self.to_remove = self.to_remove, []
+            try:
+                await self.queue.remove(ids)
+            except BaseException:
+                self.to_remove = ids + self.to_remove
+                raise
+
+    def _keep(self, record: WriteRecord) -> None:
+        self.kept += 1
+        self.pending_since[record.id] = record.received_at
+
+    def _warn_stale(self) -> None:
+        cutoff = self.now() - STALE_WRITE_SECONDS
+        stale = sorted(write_id for write_id, received in self.pending_since.items() if received <= cutoff)
+        if stale:
+            self.log("replay.writes_at_risk", level="error", region=self.region, write_ids=stale,
+                     reason=f"queued for more than {STALE_WRITE_SECONDS // 3600} h; Momento drops data at 24 h")
+
+    async def _best_effort(self, what: str, awaitable, **fields):
+        try:
+            return await awaitable
+        except (MomentoError, FetchError, BudgetExhausted) as exc:
+            self.log("replay.best_effort_failed", level="warning", region=self.region, step=what, reason=str(exc), **fields)
+            return None
+
+    def _summary(self, status: str, message: str | None, started_used: int, remaining: int | None) -> DrainSummary:
+        return DrainSummary(region=self.region, status=status, remaining=remaining,
+                            subrequests=self.budget.used - started_used, message=message, **self.counts)
+
+
+def _is_transient(status: int) -> bool:
+    return status >= 500 or status in _TRANSIENT_STATUSES

@@ -1,0 +1,314 @@
+"""The sync Worker's core: routes, triggers and the operator's view of the queues.
+
+Bindings and secrets it needs (all parsed by ``config``), and why:
+
+    ORIGIN_URL, MOMENTO_API_KEY, MOMENTO_REGIONS, MOMENTO_CACHE   where writes come from and go
+    WEBHOOK_SECRET (+ _PREVIOUS during a rotation)   to tell Momento's webhook POSTs from forgeries
+    ADMIN_TOKEN                                      the /_edge/* operator endpoints (off without it)
+    SYNC_SUBREQUEST_BUDGET, SYNC_WALL_MS, LEASE_SECONDS, MAX_ATTEMPTS, BACKOFF_*   replay limits
+
+Two triggers drain the queues, and neither is enough alone:
+
+* ``POST /webhook`` — Momento calls it once per published message (momento.md §4). It must
+  answer within 5 s or Momento drops the delivery, so the answer is 200 at once and the
+  drain runs after it through ``background`` (the runtime's ``ctx.waitUntil``, which keeps
+  the invocation alive up to 30 s after the response).
+* the cron trigger (``sweep``) — webhooks are tried once, unordered, and Momento no longer
+  documents them: the sweep is what guarantees every queue is visited, and it is the only
+  thing that retries a write whose backoff has passed.
+
+One invocation has one subrequest allowance, so everything it drains shares one
+:class:`~edgecache.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
+the drain it schedules runs in the same invocation. Exceptions become a Response in one place
+(:meth:`SyncApp.handle`); log lines carry regions, write ids, statuses and reasons, never
+secrets or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from .admin import check_admin, queue_report
+from .budget import SubrequestBudget, budgeted_regions
+from .config import Config, SyncConfig
+from .http import Clock, Fetch, Headers, Request, Response
+from .logs import Log
+from .momento.errors import MomentoError
+from .queue import WriteQueue
+from .regional import RegionalClients
+from .replay import DrainSummary, drain_region
+from .responses import error_response, json_response
+from .router import Router
+from .webhook import WebhookRejected, verify_webhook
+from .writes import RecordFormatError, WriteRecord, WriteState
+
+__all__ = ["SyncApp", "Background"]
+
+Background = Callable[[Awaitable[object]], None]
+"""Schedules work to run after the response has been sent (``ctx.waitUntil``)."""
+
+_DLQ_LIST_LIMIT = 20
+"""Dead letters listed per region at most: each is one Get, and an invocation has 50
+subrequests on the Free plan (fewer when the budget and the region count say so)."""
+
+
+class SyncApp:
+    def __init__(
+        self,
+        config: Config,
+        sync_config: SyncConfig,
+        fetch: Fetch,
+        clock: Clock,
+        random: Callable[[], float],
+        log: Log,
+    ) -> None:
+        self.config = config
+        self.sync_config = sync_config
+        self.fetch = fetch
+        self.clock = clock
+        self.random = random
+        self.log = log
+        # Admin views are not budgeted (one Get per listed write, bounded by the listing).
+        self.regions = RegionalClients(config, fetch)
+        self.router = Router()
+        self.router.add("POST", "/webhook", self._webhook)
+        self.router.add("GET", "/_edge/health", self._health)
+        self.router.add("POST", "/_edge/sync", self._sync_now)
+        self.router.add("GET", "/_edge/queue", self._queue)
+        self.router.add("GET", "/_edge/dlq", self._dlq_list)
+        self.router.add("POST", "/_edge/dlq/:id/retry", self._dlq_retry)
+        self.router.add("DELETE", "/_edge/dlq/:id", self._dlq_discard)
+
+    # -- entry points --------------------------------------------------------------------
+
+    async def handle(self, request: Request, background: Background) -> Response:
+        parts = urlsplit(request.url)
+        matched = self.router.match(request.method, parts.path)
+        if matched is None:
+            allowed = self.router.allows(parts.path)
+            if allowed:
+                return json_response(405, {"error": "method not allowed"}, Headers({"allow": ", ".join(allowed)}))
+            return error_response(404, "not found")
+        handler, params = matched
+        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        try:
+            return await handler(request, query, background, **params)
+        except MomentoError as exc:
+            self.log("sync.momento_error", level="error", path=parts.path, reason=str(exc))
+            return error_response(503, "momento is unavailable", detail=str(exc))
+        except Exception as exc:  # the one place an unexpected failure becomes an answer
+            self.log("sync.unhandled", level="error", path=parts.path, reason=f"{type(exc).__name__}: {exc}")
+            return error_response(500, "internal error")
+
+    async def sweep(self) -> list[DrainSummary]:
+        """The cron trigger: every region, one after the other, within one budget.
+
+        Sequential on purpose: the budget check before each write is only sound if no other
+        drain spends from the same budget meanwhile. The starting region rotates with the
+        minute so that a region with a deep backlog cannot starve the others every time.
+        """
+        names = list(self.config.regions)
+        start = int(self.clock() // 60) % len(names)
+        return await self._drain(names[start:] + names[:start])
+
+    # -- routes --------------------------------------------------------------------------
+
+    async def _webhook(self, request: Request, query: dict, background: Background) -> Response:
+        try:
+            event = verify_webhook(
+                request.body,
+                request.headers.get("momento-signature"),
+                self.sync_config.webhook_secrets,
+                self.clock(),
+                self.sync_config.webhook_max_age_seconds,
+            )
+        except WebhookRejected as exc:
+            self.log("webhook.rejected", level="warning", reason=exc.reason)
+            return error_response(401, "unauthorized")
+
+        ignored = event.ignored_because
+        if ignored is None and event.topic is not None and event.topic != self.config.queue_topic:
+            ignored = f"topic {event.topic!r} is not QUEUE_TOPIC"
+        if ignored is None and event.region not in self.config.regions:
+            ignored = f"region {event.region!r} is not configured here"
+        if ignored is not None:
+            # Signed by Momento, so answer 200 (a non-2xx would only be dropped, momento.md §4);
+            # the cron sweep still visits every configured region.
+            self.log("webhook.ignored", level="warning", region=event.region, write_id=event.write_id, reason=ignored)
+            return json_response(200, {"ok": True, "ignored": ignored})
+
+        self.log("webhook.accepted", region=event.region, write_id=event.write_id)
+        background(self._drain_in_background([event.region]))
+        return json_response(200, {"ok": True, "region": event.region})
+
+    async def _health(self, request: Request, query: dict, background: Background) -> Response:
+        return json_response(200, {"ok": True, "worker": "sync", "regions": list(self.config.regions)})
+
+    async def _sync_now(self, request: Request, query: dict, background: Background) -> Response:
+        denied = check_admin(request, self.config)
+        if denied:
+            return denied
+        names, unknown = self._regions_from(query)
+        if unknown:
+            return unknown
+        summaries = await self._drain(names)
+        return json_response(200, {"summaries": [s.to_json() for s in summaries]})
+
+    async def _queue(self, request: Request, query: dict, background: Background) -> Response:
+        return check_admin(request, self.config) or await queue_report(self.regions, self.clock())
+
+    async def _dlq_list(self, request: Request, query: dict, background: Background) -> Response:
+        denied = check_admin(request, self.config)
+        if denied:
+            return denied
+        names = list(self.config.regions)
+        # One SortedSetFetch per region, then one Get per listed write: keep it all within
+        # the invocation's subrequests.
+        limit = max(0, min(_DLQ_LIST_LIMIT, (self.sync_config.subrequest_budget - len(names)) // len(names)))
+
+        async def region_view(name: str) -> dict:
+            queue = self.regions.queue(name)
+            ids = await queue.dead_letters(limit + 1)
+            shown = ids[:limit]
+            records = await asyncio.gather(*(_load(queue, write_id) for write_id, _ in shown))
+            items = []
+            for (write_id, score), record in zip(shown, records):
+                if record is None:
+                    items.append({"write_id": write_id, "status": "lost", "dead_lettered_at": score / 1000,
+                                  "reason": "record expired in Momento"})
+                elif isinstance(record, RecordFormatError):
+                    items.append({"write_id": write_id, "status": "unreadable", "dead_lettered_at": score / 1000,
+                                  "reason": str(record)})
+                else:
+                    items.append({**record.public_view(), "dead_lettered_at": score / 1000,
+                                  "reason": record.last_error})
+            return {"region": name, "items": items, "truncated": len(ids) > limit}
+
+        views = await asyncio.gather(*(region_view(name) for name in names))
+        return json_response(200, {"regions": list(views)})
+
+    async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
+        denied = check_admin(request, self.config)
+        if denied:
+            return denied
+        # The drain this schedules runs in the same invocation: one budget for both.
+        budget = SubrequestBudget(self.sync_config.subrequest_budget)
+        regions = budgeted_regions(self.config, self.fetch, budget)
+        found = await self._find_dead_letter(regions, id, query)
+        if isinstance(found, Response):
+            return found
+        region, record = found
+        if record is None:
+            return error_response(404, "no such write", write_id=id)
+        if isinstance(record, RecordFormatError):
+            return error_response(409, "the write's record is unreadable and cannot be replayed; discard it",
+                                  write_id=id, region=region)
+        # Back to the end of the queue with a clean slate. Requeuing after later writes to the
+        # same resource have synced replays this one after them: that is the operator's call.
+        # The origin sees the same Idempotency-Key (the write id) as before. That keeps a retry
+        # safe when an earlier attempt may have been applied (attempts used up on timeouts):
+        # the origin answers with its stored reply, not a second write. It also means an
+        # origin that stored its refusal of the write answers that refusal again.
+        queued = record.to(WriteState.QUEUED, attempts=0, next_attempt_at=0.0, last_error=None,
+                           finished_at=None, origin_status=None)
+        queue = regions.queue(region)
+        # The region's lease keeps replays out while the write moves between the sets
+        # (see WriteQueue.requeue); a run in progress means "try again shortly".
+        if not await queue.acquire_lease(f"dlq-retry-{id}", self.sync_config.lease_seconds):
+            return error_response(409, "a sync run is replaying this region; try again shortly", write_id=id,
+                                  region=region)
+        try:
+            await queue.requeue(queued, self.clock())
+        finally:
+            await queue.release_lease()
+        self.log("dlq.requeued", region=region, write_id=id)
+        background(self._drain_in_background([region], budget))
+        return json_response(202, queued.public_view())
+
+    async def _dlq_discard(self, request: Request, query: dict, background: Background, id: str) -> Response:
+        denied = check_admin(request, self.config)
+        if denied:
+            return denied
+        found = await self._find_dead_letter(self.regions, id, query)
+        if isinstance(found, Response):
+            return found
+        region, record = found
+        if record is None and "region" not in query:
+            return error_response(404, "no such write", write_id=id)
+        # With ?region= a DLQ entry whose record has expired can still be cleared.
+        await self.regions.queue(region).discard_dead_letter(id)
+        self.log("dlq.discarded", region=region, write_id=id)
+        return Response(204, Headers({"cache-control": "no-store"}))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _drain(self, names: list[str], budget: SubrequestBudget | None = None) -> list[DrainSummary]:
+        budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
+        regions = budgeted_regions(self.config, self.fetch, budget)
+        summaries = []
+        for name in names:
+            summaries.append(
+                await drain_region(
+                    region=name,
+                    queue=regions.queue(name),
+                    regions=regions,
+                    origin_url=self.config.origin_url,
+                    fetch=self.fetch,
+                    now=self.clock,
+                    config=self.sync_config,
+                    origin_timeout=self.config.origin_timeout,
+                    holder_id=f"sync-{int(self.random() * 16**12):012x}",
+                    budget=budget,
+                    log=self.log,
+                    random=self.random,
+                )
+            )
+        return summaries
+
+    async def _drain_in_background(self, names: list[str], budget: SubrequestBudget | None = None) -> None:
+        """A drain after the response: nobody awaits it, so its failure must reach the log."""
+        try:
+            await self._drain(names, budget)
+        except Exception as exc:
+            self.log("sync.background_failed", level="error", regions=names, reason=f"{type(exc).__name__}: {exc}")
+
+    def _regions_from(self, query: dict) -> tuple[list[str], Response | None]:
+        region = query.get("region")
+        if region is None:
+            return list(self.config.regions), None
+        if region not in self.config.regions:
+            return [], error_response(404, "unknown region", region=region, regions=list(self.config.regions))
+        return [region], None
+
+    async def _find_dead_letter(
+        self, regions: RegionalClients, write_id: str, query: dict
+    ) -> tuple[str, WriteRecord | RecordFormatError | None] | Response:
+        """(region, record) of a dead-lettered write; a 404/409 answer when it is not one.
+
+        The record is None when no region has it, and the RecordFormatError when it cannot
+        be read (the replayer set it aside; it can only be discarded). Without ``?region=``
+        every region's record is read (one Get each): write ids are unique, so at most one
+        region has it.
+        """
+        names, unknown = self._regions_from(query)
+        if unknown:
+            return unknown
+        records = await asyncio.gather(*(_load(regions.queue(name), write_id) for name in names))
+        hits = [(name, record) for name, record in zip(names, records) if record is not None]
+        if not hits:
+            return (names[0], None)
+        region, record = hits[0]
+        if isinstance(record, WriteRecord) and record.state is not WriteState.FAILED:
+            return error_response(409, f"write is {record.public_view()['status']}, not dead-lettered",
+                                  write_id=write_id, region=region)
+        return region, record
+
+
+async def _load(queue: WriteQueue, write_id: str) -> WriteRecord | RecordFormatError | None:
+    """The record, or the reason it cannot be read: an admin view shows it rather than fail."""
+    try:
+        return await queue.load(write_id)
+    except RecordFormatError as exc:
+        return exc

@@ -1,0 +1,301 @@
+"""The world the sync tests run in: the Momento stand-in engine (in-process, fake clock), a
+fake origin that behaves like an idempotent API, and the edge's way of queueing a write.
+
+Nothing here sleeps or reads the wall clock. The one ``fetch`` routes by host, exactly as
+the Worker's fetch would, and yields to the event loop on every call so that concurrent
+drains really interleave (as two Worker invocations would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlsplit
+
+from devstack.momento.engine import MomentoStandIn
+from edgecache.config import load_config, load_sync_config
+from edgecache.entries import CachedEntry
+from edgecache.http import FetchError, FetchTimeout, Headers, Request, Response
+from edgecache.keys import entry_key, normalise_url
+from edgecache.regional import RegionalClients
+from edgecache.budget import SubrequestBudget, budgeted_regions
+from edgecache.replay import DrainSummary, drain_region
+from edgecache.writes import WriteRecord, new_write_id
+
+START = 1_800_000_000.0
+TOKEN = "sync-test-token"
+ADMIN = "admin-token-xyz"
+SECRET = "webhook-secret-123"
+ORIGIN = "http://origin.test"
+REGIONS = ("us-east-1", "eu-central-1")
+CACHE = "edgecache"
+ENTRY_TTL = 60
+DIRTY_TTL = 3600  # what the edge gives a dirty entry: long enough to outlive its sync
+
+
+class FakeClock:
+    def __init__(self, start: float = START) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class CrashError(BaseException):
+    """The isolate died. BaseException, so no ``except Exception`` in the code under test
+    can swallow it, and the crashed fetch keeps raising: a dead isolate does no more I/O."""
+
+
+# -- the origin ---------------------------------------------------------------------------
+
+TRANSIENT_FAULTS = ("503", "500", "429", "408", "425", "network", "lost_answer", "timeout_after_apply")
+PERMANENT_FAULTS = ("409", "400", "404", "301")
+
+# Refusals the API itself decides, inside its Idempotency-Key transaction: stored under the
+# key like any answer (devstack/origin/app.py does the same), so a repeat gets them again.
+# Every other injected status comes from in front of the API (a proxy, a load balancer,
+# rate limiting) and leaves no trace there.
+APPLICATION_REFUSALS = frozenset({400, 404, 409})
+
+REFUSAL_BODY = b'{"error":"conflict with the current state of the resource"}' + b"." * 300
+
+
+@dataclass
+class FakeOrigin:
+    """An API with the Idempotency-Key semantics of a real one (IETF draft "The
+    Idempotency-Key HTTP Header Field", as devstack/origin implements it): the first request
+    with a key is judged and its answer stored with a fingerprint of method, URL and body, in
+    one step with applying it; a repeat with the same fingerprint gets the stored answer and
+    changes nothing; a repeat with another fingerprint is refused with 422 (recorded in
+    ``key_misuse``: the replayer must never do that).
+
+    So ``applied`` (write id → times applied) is what the origin *sees*: a resend after a
+    lost answer or a crash is fine, a second application is impossible by construction, and
+    a write sent under another key would show up as an unknown key. ``requests`` is every
+    request that reached the network, resends included.
+
+    Faults are consumed in order, optionally only for one write:
+
+        "503" "500" "429" "408" "425" "301"   in front of the API: that status, nothing
+                                              applied, nothing stored
+        "409" "400" "404"                     the API refuses it (long body): nothing applied,
+                                              the refusal stored under the key
+        "network"                             FetchError before anything happened
+        "lost_answer"                         applied, then the connection dropped (FetchError)
+        "timeout_after_apply"                 applied, then our deadline passed (FetchTimeout)
+        "hang"                                never answers (the caller's timeout must fire)
+    """
+
+    clock: FakeClock | None = None
+    seconds_per_request: float = 0.0
+    state: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    """resource → (write id that set it, body); DELETE removes the resource."""
+    applied: Counter = field(default_factory=Counter)
+    """write id → times the origin applied it (a real origin keeps this at most 1)."""
+    applied_order: list[tuple[str, str]] = field(default_factory=list)
+    answers: dict[str, tuple[tuple[str, str, bytes], Response]] = field(default_factory=dict)
+    """Idempotency-Key → (fingerprint, stored answer)."""
+    replayed: Counter = field(default_factory=Counter)
+    """write id → times a stored answer was sent again (resends the key made harmless)."""
+    key_misuse: list[str] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    faults: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    always: str | None = None
+    """A fault for every request while set (the property test's "origin is down")."""
+
+    def fail(self, mode: str, *, times: int = 1, write_id: str | None = None, retry_after: str | None = None) -> None:
+        self.faults += [(mode, write_id, retry_after)] * times
+
+    def _take_fault(self, key: str | None) -> tuple[str | None, str | None]:
+        for index, (mode, write_id, retry_after) in enumerate(self.faults):
+            if write_id is None or write_id == key:
+                del self.faults[index]
+                return mode, retry_after
+        return self.always, None
+
+    async def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        if self.clock is not None:
+            self.clock.advance(self.seconds_per_request)
+        key = request.headers.get("idempotency-key")
+        mode, retry_after = self._take_fault(key)
+        status = int(mode) if mode is not None and mode.isdigit() else None
+
+        # In front of the API: the request never reaches it.
+        if mode == "hang":
+            await asyncio.Future()
+        if mode == "network":
+            raise FetchError("connection refused")
+        if status is not None and status not in APPLICATION_REFUSALS:
+            headers = Headers({"retry-after": retry_after} if retry_after else {})
+            return Response(status, headers, REFUSAL_BODY if status < 500 else b"busy")
+
+        # The API: look the key up, judge, apply and store the answer in one step.
+        fingerprint = (request.method, request.url, request.body)
+        if key is not None and key in self.answers:
+            stored_fingerprint, answer = self.answers[key]
+            if stored_fingerprint != fingerprint:
+                self.key_misuse.append(key)
+                return Response(422, Headers(), b"Idempotency-Key reused for a different request")
+            self.replayed[key] += 1
+            return Response(answer.status, answer.headers.set("idempotent-replayed", "true"), answer.body)
+        resource = urlsplit(request.url).path
+        if status is not None:
+            response = Response(status, Headers(), REFUSAL_BODY)
+        elif request.method == "PUT":
+            self.state[resource] = (key or "", request.body)
+            response = Response(200, Headers({"content-type": "application/json"}), request.body)
+        elif request.method == "DELETE":
+            self.state.pop(resource, None)
+            response = Response(204)
+        else:
+            return Response(405)
+        if response.ok:
+            self.applied[key] += 1
+            self.applied_order.append((resource, key or ""))
+        if key is not None:
+            self.answers[key] = (fingerprint, response)
+        if mode == "lost_answer":
+            raise FetchError("connection reset after the origin committed")
+        if mode == "timeout_after_apply":
+            raise FetchTimeout("the origin committed after our deadline")
+        return response
+
+
+# -- the whole stack ----------------------------------------------------------------------
+
+
+def env(**overrides: str) -> dict[str, str]:
+    base = {
+        "ORIGIN_URL": ORIGIN,
+        "MOMENTO_API_KEY": TOKEN,
+        "MOMENTO_REGIONS": ",".join(f"{r}=http://x/{r}" for r in REGIONS),
+        "MOMENTO_CACHE": CACHE,
+        "ADMIN_TOKEN": ADMIN,
+        "WEBHOOK_SECRET": SECRET,
+        "QUEUE_TTL_SECONDS": "86400",
+        "ORIGIN_TIMEOUT_MS": "5000",
+        "MOMENTO_TIMEOUT_MS": "1000",
+        "SYNC_SUBREQUEST_BUDGET": "1000",
+        "MAX_ATTEMPTS": "4",
+        "BACKOFF_BASE_MS": "2000",
+        "BACKOFF_CAP_MS": "60000",
+    }
+    base.update(overrides)
+    return base
+
+
+class World:
+    def __init__(self, **env_overrides: str) -> None:
+        self.clock = FakeClock()
+        self.standin = MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=[CACHE], clock=self.clock)
+        self.origin = FakeOrigin(clock=self.clock)
+        self.env = env(**env_overrides)
+        self.config = load_config(self.env)
+        self.sync_config = load_sync_config(self.env)
+        self.logs: list[dict] = []
+        self.raw = RegionalClients(self.config, self.fetch)  # unbudgeted: for test set-up and checks
+        self._seq = 0
+        self._last_score = 0.0
+
+    def log(self, event: str, /, **fields) -> None:
+        self.logs.append({"event": event, **fields})
+
+    def events(self, name: str) -> list[dict]:
+        return [line for line in self.logs if line["event"] == name]
+
+    async def fetch(self, request: Request) -> Response:
+        await asyncio.sleep(0)  # a real fetch suspends; concurrent runs must interleave
+        if request.url.startswith(ORIGIN):
+            return await self.origin(request)
+        return await self.standin.handle(request)
+
+    def crashing_fetch(self, at: int):
+        """A fetch whose ``at``-th call (1-based) and every later one raise CrashError."""
+        calls = 0
+
+        async def fetch(request: Request) -> Response:
+            nonlocal calls
+            calls += 1
+            if calls >= at:
+                raise CrashError(f"isolate died at subrequest {at}")
+            return await self.fetch(request)
+
+        return fetch
+
+    def queue(self, region: str = REGIONS[0]):
+        return self.raw.queue(region)
+
+    async def drain(
+        self,
+        region: str = REGIONS[0],
+        *,
+        limit: int | None = None,
+        holder: str = "holder-1",
+        fetch=None,
+        random: Callable[[], float] = lambda: 0.5,
+        budget: SubrequestBudget | None = None,
+    ) -> DrainSummary:
+        budget = budget or SubrequestBudget(limit or self.sync_config.subrequest_budget)
+        fetch = fetch or self.fetch
+        regions = budgeted_regions(self.config, fetch, budget)
+        return await drain_region(
+            region=region,
+            queue=regions.queue(region),
+            regions=regions,
+            origin_url=self.config.origin_url,
+            fetch=fetch,
+            now=self.clock,
+            config=self.sync_config,
+            origin_timeout=self.config.origin_timeout,
+            holder_id=holder,
+            budget=budget,
+            log=self.log,
+            random=random,
+        )
+
+    async def edge_write(
+        self, method: str, path: str, body: bytes = b"", region: str = REGIONS[0], *, dirty_entry: bool = True
+    ) -> WriteRecord:
+        """Queue a write exactly as the edge does: record first, then its id in the queue
+        (score = receive time in ms, strictly increasing), and the dirty entry readers see."""
+        self._seq += 1
+        now = self.clock()
+        write_id = new_write_id(now, f"{self._seq:08x}")
+        key = entry_key(ORIGIN + path, Headers(), ())
+        record = WriteRecord(
+            id=write_id,
+            method=method,
+            path=path,
+            headers=(("content-type", "application/json"),) if body else (),
+            body=body,
+            received_at=now,
+            region=region,
+            entry_key=key,
+            resource=normalise_url(path),
+            entry_ttl=ENTRY_TTL,
+        )
+        queue = self.queue(region)
+        await queue.save(record)
+        self._last_score = max(self._last_score + 1, now * 1000)
+        await queue.add(write_id, self._last_score)
+        if dirty_entry:
+            entry = CachedEntry(200 if method == "PUT" else 404, Headers({"content-type": "application/json"}),
+                                body, now, ENTRY_TTL, dirty_write=write_id)
+            await self.raw.client(region).set(key, entry.encode(), DIRTY_TTL)
+        return record
+
+    async def queued_ids(self, region: str = REGIONS[0]) -> list[str]:
+        return [write_id for write_id, _ in await self.queue(region).oldest(10_000)]
+
+    async def dlq_ids(self, region: str = REGIONS[0]) -> list[str]:
+        return [write_id for write_id, _ in await self.queue(region).dead_letters(10_000)]
+
+    async def entry(self, record: WriteRecord, region: str | None = None) -> CachedEntry | None:
+        raw = await self.raw.client(region or record.region).get(record.entry_key)
+        return None if raw is None else CachedEntry.decode(raw)
