@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from .admin import STALE_WRITE_SECONDS
@@ -81,6 +81,14 @@ origin asking for a day's pause must not make a write expire unseen."""
 
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
 
+RECORD_GRACE_SECONDS = 60.0
+"""How long a queued id may be seen without its record before it counts as never recorded
+(see ``_replay_one``): far more than the edge's four concurrent calls take."""
+
+
+class _RecordNotYetStored(Exception):
+    """A queued id whose record the edge is still writing: the run must stop here."""
+
 
 def write_cost(region_count: int) -> int:
     """Worst-case subrequests to settle one queued write, checked before each write.
@@ -112,7 +120,9 @@ class DrainSummary:
     region: str
     status: str
     """``drained`` (nothing more can go now), ``busy`` (another run holds the lease),
-    ``budget`` (subrequests or wall time used up: the next trigger continues) or ``error``."""
+    ``budget`` (subrequests or wall time used up: the next trigger continues),
+    ``record-pending`` (a write still being recorded by the edge is next in line: the run
+    stopped before it; its own webhook or the next sweep continues) or ``error``."""
     synced: int = 0
     retried: int = 0
     dead_lettered: int = 0
@@ -285,7 +295,10 @@ class _Run:
                         self.pending_since[later_id] = later_score / 1000
                     return "budget"
                 self.seen.add(write_id)
-                await self._replay_one(write_id, score)
+                try:
+                    await self._replay_one(write_id, score)
+                except _RecordNotYetStored:
+                    return "record-pending"
             if len(window) < wanted or not fresh:
                 return "drained"
 
@@ -301,6 +314,24 @@ class _Run:
                      reason=f"{exc}; moved to the dead-letter queue")
             return
         if record is None:
+            age = self.now() - score / 1000
+            if age < RECORD_GRACE_SECONDS:
+                # The edge stores the record and queues the id concurrently (one round trip
+                # for the user), so a run can see the id a moment before its record. We do not
+                # know its resource, so nothing after it may go either: end the run; the
+                # webhook of that very write (or the next sweep) comes right back.
+                self.kept += 1
+                self.pending_since[write_id] = score / 1000
+                self.log("replay.record_pending", region=self.region, write_id=write_id, age_seconds=round(age, 3))
+                raise _RecordNotYetStored()
+            if age < self.queue.ttl_seconds:
+                # Too young to have expired, so it was never stored: the edge could not record
+                # this write, sent it to the origin itself (same Idempotency-Key) and could not
+                # take the id back out. Nothing to replay; drop the id.
+                self.to_remove.append(write_id)
+                self.log("replay.orphan_id", level="warning", region=self.region, write_id=write_id,
+                         reason="no record: the edge passed this write through synchronously")
+                return
             # Expired in Momento (24 h without a touch): nothing can bring it back. Say so
             # loudly, with the id the client was given, and stop carrying the dead id.
             self.counts["lost"] += 1
@@ -414,15 +445,22 @@ class _Run:
             if raw is None:
                 return
             try:
-                dirty = CachedEntry.decode(raw).dirty_write
+                entry = CachedEntry.decode(raw)
             except EntryFormatError:
-                dirty = None
-            if dirty is not None and dirty > record.id:  # ids sort by time (writes.new_write_id)
-                return
-            if record.state is WriteState.SYNCED:
-                await own.update_ttl(record.entry_key, record.entry_ttl)
+                entry = None
+            if entry is not None and entry.dirty_write is not None and entry.dirty_write > record.id:
+                return  # a later write's representation (ids sort by time, writes.new_write_id)
+            # Compare-and-set against the bytes just read: should the edge write a newer dirty
+            # entry in between, it is left alone (a plain Set/Delete would lose that user's
+            # read-your-write, or shorten its life below its queued write's).
+            if record.state is WriteState.SYNCED and entry is not None:
+                # No longer dirty: the route's TTL again, and Cache-Status stops saying so.
+                clean = replace(entry, dirty_write=None, ttl=record.entry_ttl, stored_at=self.now())
+                await own.set_if_equal(record.entry_key, clean.encode(), raw, record.entry_ttl)
             else:
-                await own.delete(record.entry_key)
+                # Refused (or unreadable): readers must see the origin's truth. Momento has no
+                # conditional delete; a 1 s TTL under the same condition is the same thing.
+                await own.set_if_equal(record.entry_key, raw, raw, 1)
 
         jobs = [self._best_effort(f"entry in {self.region}", own_entry(), write_id=record.id)]
         jobs += [

@@ -231,10 +231,12 @@ def test_an_operator_can_list_retry_and_discard_dead_letters(stack):
     assert http("GET", stack.urls["sync"] + "/_edge/dlq").status == 401
 
     retried = http("POST", stack.urls["sync"] + f"/_edge/dlq/{write_id}/retry", headers=ADMIN)
-    assert retried.status == 202  # queued again, replayed by the next trigger
-    write_status("queued")
-    stack.trigger_cron("sync")
-    write_status("failed")  # the origin still refuses it
+    assert retried.status == 202 and retried.json()["status"] == "queued"
+    # The retry drains that region at once (in waitUntil); the origin refuses the write again.
+    refusals = lambda: [line for line in stack.logs("sync").splitlines()  # noqa: E731
+                        if "replay.dead_lettered" in line and write_id in line]
+    eventually(lambda: len(refusals()) == 2, what="the retried write to be refused again")
+    write_status("failed")
 
     discarded = http("DELETE", stack.urls["sync"] + f"/_edge/dlq/{write_id}", headers=ADMIN)
     assert discarded.status == 204

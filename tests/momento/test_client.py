@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from devstack.momento.engine import MomentoStandIn
 from edgecache.http import FetchError, FetchTimeout, Request, Response
 from edgecache.momento import (
     CacheNotFoundError,
@@ -26,6 +27,7 @@ from edgecache.momento import (
     MomentoUnavailableError,
 )
 from edgecache.momento import grpcweb
+from edgecache.momento.cells import Endpoints
 from edgecache.momento import messages as m
 
 from .fake_momento import CACHE, GRPC_URL, REST_URL, TOKEN, FakeMomento
@@ -458,3 +460,19 @@ def test_endpoint_trailing_slashes_and_path_prefixes_are_kept_tidy() -> None:
         f"{REST_URL}/cache/{CACHE}",
         f"{GRPC_URL}/cache_client.Scs/SortedSetLength",
     ]
+
+
+async def test_set_if_equal_is_a_compare_and_set_against_the_stand_in():
+    # The stand-in engine, not the fake above: it implements every SetIf condition the way
+    # Momento does, and the official SDK's oracle test checks it does.
+    standin = MomentoStandIn(token="t", regions=["us-east-1"], caches=["c"], clock=lambda: 1_800_000_000.0)
+    client = MomentoClient(fetch=standin.handle, endpoints=Endpoints("http://x/us-east-1", "http://x/us-east-1"),
+                           token="t", cache="c")
+    await client.set("k", b"v1", 60)
+
+    assert await client.set_if_equal("k", b"v2", b"not-v1", 60) is False
+    assert await client.get("k") == b"v1"
+    assert await client.set_if_equal("k", b"v2", b"v1", 30) is True
+    assert await client.get("k") == b"v2"
+    assert standin.keyspace("us-east-1", "c").remaining_ms(b"k") == 30_000
+    assert await client.set_if_equal("absent", b"x", b"", 60) is False

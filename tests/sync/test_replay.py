@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 
+import base64
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from edgecache.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
@@ -135,8 +138,9 @@ async def test_queue_ttl_is_refreshed_by_every_run():
 
 async def test_an_expired_record_is_reported_lost_and_dropped_from_the_queue(w):
     gone = await w.edge_write("PUT", "/items/1", b"a")
-    kept = await w.edge_write("PUT", "/items/2", b"b")
-    await w.raw.client(US).delete(f"write:{gone.id}")
+    w.clock.advance(86_400 - 100)
+    kept = await w.edge_write("PUT", "/items/2", b"b")  # keeps the queue itself alive
+    w.clock.advance(200)  # gone's record (QUEUE_TTL_SECONDS) has expired; kept's has not
 
     summary = await w.drain()
     assert (summary.lost, summary.synced, summary.remaining) == (1, 1, 0)
@@ -144,6 +148,39 @@ async def test_an_expired_record_is_reported_lost_and_dropped_from_the_queue(w):
     assert (line["write_id"], line["level"], line["region"]) == (gone.id, "error", US)
     assert await w.queued_ids() == []
     assert w.origin.applied[kept.id] == 1
+
+
+async def test_an_id_whose_record_is_still_being_written_ends_the_run_before_it(w):
+    # The edge stores the record and queues the id concurrently: a run may see the id first.
+    early = await w.edge_write("PUT", "/items/1", b"a")
+    await w.raw.client(US).delete(f"write:{early.id}")  # as if its Set had not landed yet
+    later = await w.edge_write("PUT", "/items/2", b"b")
+
+    summary = await w.drain()
+
+    assert summary.status == "record-pending"
+    assert (summary.lost, summary.synced) == (0, 0)
+    assert w.origin.applied[later.id] == 0  # its resource is unknown: nothing after it goes
+    assert await w.queued_ids() == [early.id, later.id]
+    assert w.events("replay.record_pending")[0]["write_id"] == early.id
+    await w.queue().save(early)  # the edge's Set lands
+    assert (await w.drain()).synced == 2
+
+
+async def test_an_id_never_recorded_is_dropped_as_an_orphan_not_reported_lost(w):
+    # The edge could not store the record, passed the write through to the origin itself and
+    # could not take the id back out of the queue either.
+    orphan = await w.edge_write("PUT", "/items/1", b"a")
+    await w.raw.client(US).delete(f"write:{orphan.id}")
+    w.clock.advance(61)
+    kept = await w.edge_write("PUT", "/items/2", b"b")
+
+    summary = await w.drain()
+
+    assert (summary.lost, summary.synced, summary.remaining) == (0, 1, 0)
+    assert w.events("replay.orphan_id")[0]["write_id"] == orphan.id
+    assert not w.events("replay.LOST")
+    assert w.origin.applied[orphan.id] == 0 and w.origin.applied[kept.id] == 1
 
 
 # -- per-resource order ------------------------------------------------------------------
@@ -239,6 +276,7 @@ async def test_a_failed_record_still_queued_is_moved_to_the_dlq_without_a_replay
     assert summary.dead_lettered == 1
     [(_, score)] = await w.queue().dead_letters()
     assert score == (w.clock() - 66) * 1000  # dead-lettered when it failed, not now
+    w.clock.advance(1.001)  # expired at once (Momento has no conditional delete)
     assert await w.entry(write) is None  # and its dirty entry dropped, as a dead letter's is
     assert w.events("replay.resumed")[0]["reason"] == "dead-lettered by an interrupted run"
 
@@ -421,6 +459,7 @@ async def test_a_permanent_answer_dead_letters_the_write_and_drops_its_dirty_ent
     assert stored.last_error == f"origin answered {status}: " + body[:200].decode()
     assert stored.public_view()["reason"] == stored.last_error
     assert (await w.queued_ids(), await w.dlq_ids()) == ([], [write.id])
+    w.clock.advance(1.001)  # the entry is expired at once (Momento has no conditional delete)
     assert await w.entry(write) is None  # readers see the origin's truth
     [line] = w.events("replay.dead_lettered")
     assert "conflict" not in str(line)  # the origin's body stays out of the logs
@@ -434,6 +473,7 @@ async def test_an_entry_that_is_not_ours_is_settled_like_a_clean_one(w, fault):
         w.origin.fail(fault)
     await w.drain()
     if fault:  # a dead letter drops it: readers go to the origin
+        w.clock.advance(1.001)
         assert await w.raw.client(US).get(write.entry_key) is None
     else:  # a sync puts it on the route's TTL
         w.clock.advance(ENTRY_TTL + 1)
@@ -458,9 +498,30 @@ async def test_a_synced_write_returns_its_entry_to_the_route_ttl_and_clears_othe
     await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
     await w.drain()
     assert await w.raw.client(EU).get(write.entry_key) is None
-    assert (await w.entry(write)).dirty_write == write.id
+    clean = await w.entry(write)
+    assert (clean.dirty_write, clean.ttl, clean.body) == (None, ENTRY_TTL, b"a")  # no longer "pending-write"
     w.clock.advance(ENTRY_TTL + 1)  # no longer the dirty entry's hour: the route's TTL
     assert await w.entry(write) is None
+
+
+async def test_a_newer_dirty_entry_written_during_the_refresh_is_not_overwritten(w):
+    first = await w.edge_write("PUT", "/items/1", b"a")
+    w.origin.fail("503")  # keeps the newer write queued, so only the refresh of `first` runs
+    newer = []
+
+    async def edge_writes_right_after_the_entry_is_read(request):
+        response = await w.fetch(request)
+        query = parse_qs(urlsplit(request.url).query)
+        key = query.get("key", [None])[0] or base64.urlsafe_b64decode(query.get("key_base64", [""])[0] + "==").decode()
+        if request.method == "GET" and key == first.entry_key and not newer:
+            newer.append(await w.edge_write("PUT", "/items/1", b"newer"))
+        return response
+
+    w.origin.faults.clear()
+    await w.drain(fetch=edge_writes_right_after_the_entry_is_read)
+
+    entry = await w.entry(first)
+    assert (entry.body, entry.dirty_write) == (b"newer", newer[0].id)  # the compare-and-set lost
 
 
 async def test_a_synced_write_leaves_the_entry_of_a_later_write_alone(w):

@@ -235,6 +235,16 @@ class MomentoClient:
         reply = await self._unary("SetIf", request, SetIfResponse)
         return reply.stored
 
+    async def set_if_equal(self, key: Key, value: bytes, expected: bytes, ttl_seconds: int) -> bool:
+        """True if stored: ``key`` held exactly ``expected`` (compare-and-set). ``SetIf`` with
+        the ``equal`` condition (common.Equal, field 7); atomic in Momento."""
+        request = SetIfRequest(
+            _as_bytes(key), bytes(value), _positive_int("ttl_seconds", ttl_seconds) * 1000,
+            condition="equal", value_to_check=bytes(expected),
+        )
+        reply = await self._unary("SetIf", request, SetIfResponse)
+        return reply.stored
+
     async def increment(self, key: Key, amount: int = 1, *, ttl_seconds: int) -> int:
         """Add ``amount`` (may be negative) to the integer stored at ``key``; returns the new
         value. A missing key counts from 0. The value must be a base-10 integer string."""
