@@ -12,12 +12,15 @@ from http.client import HTTPConnection
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["Answer", "http", "free_port", "Sink"]
+import pytest
+
+__all__ = ["Answer", "http", "free_port", "Sink", "wait_until"]
 
 
 @dataclass
@@ -117,3 +120,15 @@ class Sink:
         with self._cond:
             self._cond.wait_for(lambda: len(self.received) >= count, timeout)
             return list(self.received)
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    """Poll for what another process does on its own schedule (a webhook delivery, work in
+    waitUntil); returns the first truthy value, or fails the test naming what never came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout:g}s waiting for {what}")

@@ -116,7 +116,7 @@ async def _read_chunked(reader: asyncio.StreamReader, max_bytes: int) -> bytes:
             raise HttpParseError(f"bad chunk size line {line[:40]!r}")
         size = int(size_text, 16)
         if size == 0:
-            while (trailer := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            while await reader.readline() not in (b"\r\n", b"\n", b""):
                 pass  # trailer fields are ignored
             return bytes(body)
         if len(body) + size > max_bytes:

@@ -47,7 +47,7 @@ from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .momento.errors import MomentoError
 from .regional import RegionalClients
 from .regions import RegionChoice, pick_region
-from .responses import error_response, json_response
+from .responses import error_response, json_response, unrouted
 from .router import Router
 from .routes import Route, match_route
 from .writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
@@ -129,11 +129,7 @@ class EdgeApp:
         if path.startswith("/_edge/"):
             found = self.router.match(request.method, path)
             if found is None:
-                allowed = self.router.allows(path)
-                if allowed:
-                    return json_response(405, {"error": f"{request.method} is not allowed here", "allow": allowed},
-                                         Headers({"allow": ", ".join(allowed)}))
-                return error_response(404, "no such edge endpoint", path=path)
+                return unrouted(request.method, path, self.router.allows(path))
             handler, params = found
             return await handler(request, choice, **params)
 

@@ -39,7 +39,7 @@ from .momento.errors import MomentoError
 from .queue import WriteQueue
 from .regional import RegionalClients
 from .replay import DrainSummary, drain_region
-from .responses import error_response, json_response
+from .responses import error_response, json_response, unrouted
 from .router import Router
 from .webhook import WebhookRejected, verify_webhook
 from .writes import RecordFormatError, WriteRecord, WriteState
@@ -87,10 +87,7 @@ class SyncApp:
         parts = urlsplit(request.url)
         matched = self.router.match(request.method, parts.path)
         if matched is None:
-            allowed = self.router.allows(parts.path)
-            if allowed:
-                return json_response(405, {"error": "method not allowed"}, Headers({"allow": ", ".join(allowed)}))
-            return error_response(404, "not found")
+            return unrouted(request.method, parts.path, self.router.allows(parts.path))
         handler, params = matched
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         try:

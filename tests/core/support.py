@@ -12,22 +12,11 @@ from edgecache.http import Request, Response
 from edgecache.momento.cells import Endpoints
 from edgecache.momento.client import MomentoClient
 from edgecache.writes import WriteRecord, new_write_id
+from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
-START = 1_800_000_000.0
 TOKEN = "core-test-token-5e1d"
 CACHE = "edgecache"
 REGIONS = ("us-east-1", "eu-central-1")
-
-
-class FakeClock:
-    def __init__(self, start: float = START) -> None:
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class CountingFetch:

@@ -23,24 +23,13 @@ from devstack.momento import MomentoStandIn, StandInServer, http_fetch
 from edgecache.http import Headers, Request, Response
 from edgecache.momento import MomentoClient
 from edgecache.momento.cells import Endpoints
+from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
 TOKEN = "standin-test-token-0123456789"
 REGIONS = ["us-east-1", "eu-central-1"]
 CACHE = "edgecache"
 OTHER_CACHE = "other"
-START = 1_800_000_000.0
 IN_PROCESS_ROOT = "http://momento.test"
-
-
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class WebhookSink:

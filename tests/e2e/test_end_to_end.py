@@ -20,6 +20,7 @@ import pytest
 
 from devstack.stack import ROOT, Stack, StackConfig
 from tests.loopback import http
+from tests.loopback import wait_until as eventually
 from tests.runner.support import require_runtime, start_runner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
@@ -45,17 +46,6 @@ def stack(tmp_path_factory):
 def item_url(stack: Stack) -> tuple[str, str]:
     path = f"/api/items/{next(_ids)}"
     return path, stack.urls["edge"] + path
-
-
-def eventually(check, timeout: float = 15.0, what: str = "the condition"):
-    """Poll for what another process does on its own time (webhook, background work)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
 
 
 def origin_item(stack: Stack, path: str):

@@ -17,8 +17,8 @@ from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config
 from edgecache.edge_app import EdgeApp
 from edgecache.http import FetchError, Headers, Request, Response
+from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
-START = 1_800_000_000.0
 TOKEN = "edge-test-token"
 ADMIN = "edge-admin-token"
 ORIGIN = "http://origin.test"
@@ -34,17 +34,6 @@ ROUTES = [
     {"pattern": "/api/admin/*", "mode": "pass"},
     {"pattern": "/api/*", "mode": "cache", "ttl": 120},
 ]
-
-
-class FakeClock:
-    def __init__(self, start: float = START) -> None:
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @dataclass

@@ -15,7 +15,7 @@ import base64
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from edgecache.http import Headers, Request, Response
+from edgecache.http import Request, Response
 from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
 

@@ -27,7 +27,6 @@ from edgecache.momento import (
     MomentoUnavailableError,
 )
 from edgecache.momento import grpcweb
-from edgecache.momento.cells import Endpoints
 from edgecache.momento import messages as m
 
 from .fake_momento import CACHE, GRPC_URL, REST_URL, TOKEN, FakeMomento

@@ -15,7 +15,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ import pytest
 from devstack._devvars import write_dev_vars
 from devstack.dev import describe
 from devstack.stack import DEMO_ROUTES, REGIONS, ROOT, PortInUse, ServiceFailed, Stack, StackConfig, StackError
-from tests.loopback import http
+from tests.loopback import http, wait_until
 from tests.runner.support import FIXTURES as RUNNER_FIXTURES
 from tests.runner.support import SERVE, require_runtime
 
@@ -36,17 +35,6 @@ def gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll for something another process does on its own schedule (a webhook delivery)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 # -- a whole stack, shared by the module -------------------------------------------------------

@@ -23,8 +23,8 @@ from edgecache.regional import RegionalClients
 from edgecache.budget import SubrequestBudget, budgeted_regions
 from edgecache.replay import DrainSummary, drain_region
 from edgecache.writes import WriteRecord, new_write_id
+from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
-START = 1_800_000_000.0
 TOKEN = "sync-test-token"
 ADMIN = "admin-token-xyz"
 SECRET = "webhook-secret-123"
@@ -33,17 +33,6 @@ REGIONS = ("us-east-1", "eu-central-1")
 CACHE = "edgecache"
 ENTRY_TTL = 60
 DIRTY_TTL = 3600  # what the edge gives a dirty entry: long enough to outlive its sync
-
-
-class FakeClock:
-    def __init__(self, start: float = START) -> None:
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class CrashError(BaseException):

@@ -409,9 +409,10 @@ async def test_health_needs_no_token_and_no_momento(a):
 
 async def test_unknown_paths_are_404_json_and_wrong_methods_405(a):
     response = await a.call("GET", "/nope")
-    assert (response.status, data(response)) == (404, {"error": "not found"})
+    assert (response.status, data(response)) == (404, {"error": "no such endpoint", "path": "/nope"})
     response = await a.call("GET", "/webhook")
     assert response.status == 405 and response.headers.get("allow") == "POST"
+    assert data(response)["allow"] == ["POST"]
 
 
 async def test_queue_report_shows_a_region_that_cannot_be_read(a):
