@@ -27,9 +27,10 @@ def check_admin(request: Request, config: Config) -> Response | None:
     if not config.admin_token:
         return error_response(503, "admin endpoints are disabled", variable="ADMIN_TOKEN",
                               fix="run `wrangler secret put ADMIN_TOKEN` to enable them")
-    supplied = request.headers.get("authorization", "")
-    expected = "Bearer " + config.admin_token
-    if not hmac.compare_digest(supplied.encode(), expected.encode()):
+    scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+    # The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time.
+    token_ok = hmac.compare_digest(supplied.strip().encode(), config.admin_token.encode())
+    if scheme.lower() != "bearer" or not token_ok:
         return error_response(401, "unauthorized")
     return None
 

@@ -74,14 +74,25 @@ def request_decision(request: Request, route: Route) -> Decision:
     return Decision(True, "cacheable", ttl=route.ttl, credential=credential if route.per_user else None)
 
 
-def storage_decision(response: Response, route: Route, key_headers: tuple[str, ...]) -> Decision:
-    """Whether an origin response to a GET may be stored, and its TTL in seconds."""
+def storage_decision(
+    response: Response, route: Route, key_headers: tuple[str, ...], *, keyed_per_user: bool | None = None
+) -> Decision:
+    """Whether an origin response to a GET may be stored, and its TTL in seconds.
+
+    ``keyed_per_user``: whether the entry's key holds a user's credential hash (the request
+    had one on a ``per_user`` route). Defaults to ``route.per_user``.
+    """
+    if keyed_per_user is None:
+        keyed_per_user = route.per_user
     if response.status not in _CACHEABLE_STATUSES:
         return Decision(False, "status")
     cc = parse_cache_control(response.headers)
     if "no-store" in cc:
         return Decision(False, "no-store")
-    if "private" in cc and not route.per_user:
+    if "private" in cc and not keyed_per_user:
+        # RFC 9111 §5.2.2.7: a shared cache must not store it. Only an entry that belongs to
+        # one user (its key holds that user's credential hash) is a private cache in effect;
+        # an anonymous request on a per-user route would share its entry with every visitor.
         return Decision(False, "private")
     if "no-cache" in cc:
         # Storing would oblige us to revalidate on every hit (RFC 9111 §5.2.2.4); we do not

@@ -174,7 +174,8 @@ class EdgeApp:
         if head:
             # A HEAD answer has no body to store; the next GET fills the entry.
             return self._forwarded(origin_response, cache_status("miss", "head"))
-        stored = storage_decision(origin_response, route, route.key_headers)
+        stored = storage_decision(origin_response, route, route.key_headers,
+                                  keyed_per_user=decision.credential is not None)
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 self.clock(), stored.ttl)
