@@ -18,7 +18,7 @@ Negative ``int64`` values are their 64-bit two's complement as an unsigned varin
 
 Default-value omission (proto3 implicit presence) is the *caller's* decision, not the
 writer's: :class:`Writer` writes whatever it is given. The message classes in
-``messages.py`` mirror google-protobuf JS's generated ``serializeBinaryToWriter`` line by
+``messages/`` mirror google-protobuf JS's generated ``serializeBinaryToWriter`` line by
 line — a singular scalar is written only when it differs from its default, while a oneof
 member is written whenever it is set, even when empty or zero.
 

@@ -1,6 +1,6 @@
 // Golden bytes for edgecache's Momento codec, made by Momento's own generated protobuf code.
 //
-// The Python encoders in src/edgecache/momento/messages.py must produce exactly what
+// The Python encoders in src/edgecache/momento/messages/ must produce exactly what
 // google-protobuf JS produces from @gomomento/generated-types-webtext (the package the
 // official browser SDK uses), and decode it back. This script serialises one representative
 // message per case and writes {case: {message, hex}} as JSON. The cases here and CASES in
