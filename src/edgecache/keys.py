@@ -5,7 +5,8 @@ Every region has its own cache, holding:
     entry:<sha256>         a cached GET representation (see ``entries``)
     write:<write id>       a write record (see ``writes``)
     queue                  sorted set of queued write ids, score = enqueue time in ms
-    dlq                    sorted set of dead-lettered write ids, score = failure time in ms
+    dlq                    sorted set of dead-lettered write ids, score = when the record last got
+                           a fresh TTL, in ms (failure time, then renewed daily by the sweep)
     lease:sync             the sync lease (SetIf absent + TTL, see ``replay``)
 
 Entry keys are hashed so that long URLs and header values cannot hit key-size limits, and so

@@ -1,7 +1,7 @@
 """The write queue of one region, kept in that region's Momento cache.
 
     queue      sorted set: write id → score (enqueue time in ms); oldest first
-    dlq        sorted set: write id → score (time it was dead-lettered)
+    dlq        sorted set: write id → score (time it was dead-lettered, or last kept alive)
     write:<id> the record (``writes.WriteRecord``)
     lease:sync who is replaying (or requeueing into) this region now (SetIf absent + TTL)
 
@@ -15,7 +15,13 @@ TTL: every item in Momento expires (24 h at most on on-demand caches, momento.md
 queue's TTL is refreshed whenever it is touched (``refresh_ttl`` on put, UpdateTtl on sweep)
 and a record is rewritten with a fresh TTL at every attempt, so data only ages out when
 nothing at all has touched the region for a whole TTL; ``replay`` reports writes that get
-near that limit, loudly.
+near that limit, loudly. A dead letter is never attempted again, so nothing would touch it:
+the cron sweep keeps it alive instead (``replay``'s keep-alive). The DLQ score says when its
+record last got a fresh TTL (``dead_letter``, ``set_aside`` and the keep-alive set both
+together), so one SortedSetFetch by score (``dead_letters_due``) finds the ones near expiry;
+each gets UpdateTtl on its record (``keep_record_alive``) and is re-scored to now
+(``rescore_dead_letters``, which renews the DLQ's own TTL too). When a dead letter failed is
+its record's ``finished_at``, not its score.
 """
 
 from __future__ import annotations
@@ -93,14 +99,41 @@ class WriteQueue:
         await self.remove([record.id])
 
     async def set_aside(self, write_id: str, now: float) -> None:
-        """Move a queued id whose record cannot be read to the DLQ (two calls), so that it
-        stops holding up the queue and an operator sees it. DLQ first, as above."""
+        """Move a queued id whose record cannot be read to the DLQ (three calls), so that it
+        stops holding up the queue and an operator sees it. The record gets a fresh TTL first:
+        it was last saved at some earlier attempt, and its DLQ score (now) is what the
+        keep-alive goes by. Then DLQ, then off the queue, as above."""
+        await self.client.update_ttl(write_key(write_id), self.ttl_seconds)
         await self.client.sorted_set_put(DLQ_KEY, [(write_id, now * 1000)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
         await self.remove([write_id])
 
     async def dead_letters(self, count: int = 100) -> list[tuple[str, float]]:
         items = await self.client.sorted_set_fetch_by_score(DLQ_KEY, offset=0, count=count)
         return [(value.decode(), score) for value, score in items]
+
+    async def dead_letters_due(self, scored_before: float, count: int) -> list[tuple[str, float]]:
+        """Up to ``count`` dead letters whose score is ``scored_before`` (seconds) or older,
+        oldest first: those whose record got its last fresh TTL then. One SortedSetFetch."""
+        items = await self.client.sorted_set_fetch_by_score(DLQ_KEY, max_score=scored_before * 1000, count=count)
+        return [(value.decode(), score) for value, score in items]
+
+    async def keep_record_alive(self, write_id: str) -> bool:
+        """A fresh TTL for the record without reading or rewriting it (UpdateTtl). False when
+        the record is gone: expired, or discarded by an operator meanwhile."""
+        return await self.client.update_ttl(write_key(write_id), self.ttl_seconds)
+
+    async def rescore_dead_letters(self, write_ids: list[str], now: float) -> None:
+        """Score these dead letters ``now`` (their records were just kept alive) and renew the
+        DLQ's own TTL. One SortedSetPut; call only while holding the lease, or it could put
+        back an id that an operator's retry just took out."""
+        if write_ids:
+            await self.client.sorted_set_put(DLQ_KEY, [(write_id, now * 1000) for write_id in write_ids],
+                                             ttl_seconds=self.ttl_seconds, refresh_ttl=True)
+
+    async def drop_dead_letters(self, write_ids: list[str]) -> None:
+        """Take ids whose record is gone out of the DLQ. One SortedSetRemove."""
+        if write_ids:
+            await self.client.sorted_set_remove(DLQ_KEY, write_ids)
 
     async def requeue(self, record: WriteRecord, now: float) -> None:
         """Move a dead letter back to the queue (an operator's retry). Three calls; the

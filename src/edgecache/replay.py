@@ -13,7 +13,12 @@ Why it is safe (the properties the tests check):
   written), and the next run replays it; a crash after leaves a SYNCED or FAILED record
   still queued, and the next run finishes that write's bookkeeping (cache refresh, move to
   the DLQ) without asking the origin again. A record this version cannot read is moved to
-  the DLQ rather than left to stop the region's queue.
+  the DLQ rather than left to stop the region's queue. A dead letter is never attempted
+  again, yet Momento drops every item within 24 h: so each cron run, after its replay work,
+  keeps alive the dead letters that entered the last sixth of their TTL (4 h of 24 h, about
+  240 sweeps to get it done): UpdateTtl on the record, then the id re-scored to now, which
+  also renews the DLQ's TTL. One dead letter costs about one call a day; a record found gone
+  is reported as ``dlq.LOST`` and its id dropped.
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
   the origin stores its answer per key: a crash between the origin's 2xx and our
   bookkeeping only makes the next run receive that stored answer again.
@@ -24,7 +29,9 @@ Why it is safe (the properties the tests check):
 * **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
   (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
   :class:`SubrequestBudget`; a run only starts a write it can finish, and stops with status
-  ``"budget"`` so the next trigger continues where it left off.
+  ``"budget"`` so the next trigger continues where it left off. The keep-alive gets what the
+  replay leaves, bounded per run, plus a reserve of ``KEEPALIVE_RESERVE`` the replay does
+  not touch: a region whose backlog eats every run's budget must not lose its dead letters.
 
 Errors: none of its own. Momento errors end the run with status ``"error"`` and a
 ``budget.BudgetExhausted`` with ``"budget"``; either way nothing is lost, the queue still
@@ -57,6 +64,9 @@ __all__ = [
     "write_cost",
     "RUN_RESERVE",
     "BATCH_SIZE",
+    "KEEPALIVE_BATCH",
+    "KEEPALIVE_RESERVE",
+    "keep_alive_after",
 ]
 
 BATCH_SIZE = 10
@@ -80,6 +90,22 @@ MAX_RETRY_AFTER_SECONDS = 3600.0
 origin asking for a day's pause must not make a write expire unseen."""
 
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
+
+KEEPALIVE_BATCH = 10
+"""Dead letters kept alive per run at most: 10 a minute per region is 2,400 in the 4 h window
+(see ``keep_alive_after``), for 12 subrequests of a run's budget at worst."""
+
+KEEPALIVE_RESERVE = 4
+"""Subrequests the replay leaves for the keep-alive on cron runs, beyond ``RUN_RESERVE``: the
+SortedSetFetch of due dead letters, one UpdateTtl, the SortedSetPut that re-scores, the
+SortedSetRemove of records found gone. Every run keeps at least one dead letter alive."""
+
+
+def keep_alive_after(queue_ttl_seconds: int) -> float:
+    """Age (by DLQ score) at which a dead letter is kept alive: in the last sixth of its TTL,
+    20 h of Momento's 24 h. So each is touched about once a day, and a sweep may miss it for
+    4 h (Momento down, the budget spent elsewhere) before anything is lost."""
+    return queue_ttl_seconds * 5 / 6
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
@@ -106,7 +132,7 @@ def write_cost(region_count: int) -> int:
 
     Records an interrupted run left behind cost less and send nothing to the origin: SYNCED
     is load + the entry refresh (n + 1), FAILED load + dead_letter + own entry (6), an
-    unreadable one load + set_aside (3).
+    unreadable one load + set_aside (4).
 
     The SortedSetRemove of synced writes is batched per window (see ``_WINDOW_COST`` and
     ``RUN_RESERVE``). With two regions that is 7, and the default budget of 45 leaves room
@@ -127,7 +153,10 @@ class DrainSummary:
     retried: int = 0
     dead_lettered: int = 0
     lost: int = 0
+    """Writes whose record expired in Momento: queued ones, and dead letters (keep-alive)."""
     blocked: int = 0
+    kept_alive: int = 0
+    """Dead letters kept alive in this run: a fresh TTL for the record, re-scored (cron runs)."""
     remaining: int | None = None
     """Writes still in the region's queue when the run ended (None if it could not be read)."""
     subrequests: int = 0
@@ -181,11 +210,14 @@ async def drain_region(
     budget: SubrequestBudget,
     log: Log,
     random: Callable[[], float],
+    keep_dead_letters: bool = False,
 ) -> DrainSummary:
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
     ``queue`` and ``regions`` must be built on ``budget.wrap(...)`` (see
     :func:`~edgecache.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
+    With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
+    still under the lease (see the module docstring).
     """
     run = _Run(
         region=region,
@@ -199,6 +231,7 @@ async def drain_region(
         budget=budget,
         log=log,
         random=random,
+        keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
     )
     return await run.run(holder_id)
 
@@ -216,9 +249,11 @@ class _Run:
     budget: SubrequestBudget
     log: Log
     random: Callable[[], float]
+    keepalive_reserve: int = 0
+    """KEEPALIVE_RESERVE on runs that keep dead letters alive, else 0 (and no keep-alive)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("synced", "retried", "dead_lettered", "lost", "blocked"), 0))
+        ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive"), 0))
     blocked_resources: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
     kept: int = 0
@@ -231,9 +266,11 @@ class _Run:
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
         status, message = "drained", None
-        # Lease, queue TTL, one window, one write and the end: less than that does nothing
-        # useful, so this region waits for the next trigger without touching Momento.
-        if not self.budget.affords(2 + _WINDOW_COST + write_cost(len(self.regions.names)) + RUN_RESERVE):
+        # Lease, queue TTL, one window, one write (the keep-alive's reserve) and the end: less
+        # than that does nothing useful, so this region waits for the next trigger without
+        # touching Momento.
+        if not self.budget.affords(2 + _WINDOW_COST + write_cost(len(self.regions.names)) + RUN_RESERVE
+                                   + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
             acquired = await self.queue.acquire_lease(holder_id, self.config.lease_seconds)
@@ -251,6 +288,8 @@ class _Run:
         try:
             await self.queue.refresh_ttl()
             status = await self._drain()
+            if self.keepalive_reserve:
+                await self._keep_dead_letters_alive()
         except (MomentoError, FetchError) as exc:
             # FetchError here came from a Momento call (origin calls handle their own).
             status, message = "error", f"momento: {exc}"
@@ -278,7 +317,7 @@ class _Run:
         return max(0.0, min(self.config.wall_seconds, limit))
 
     def _can_start(self, extra: int) -> bool:
-        cost = write_cost(len(self.regions.names)) + RUN_RESERVE + extra
+        cost = write_cost(len(self.regions.names)) + RUN_RESERVE + self.keepalive_reserve + extra
         return self.budget.affords(cost) and self.now() < self.stop_at
 
     async def _drain(self) -> str:
@@ -428,6 +467,55 @@ class _Run:
         self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id, attempt=attempts,
                  status=status, reason="permanent" if status is not None and not _is_transient(status) else "attempts used up")
         await self._refresh_entries(failed)
+
+    async def _keep_dead_letters_alive(self) -> None:
+        """Give the dead letters near expiry a fresh TTL (module docstring, "Never lost").
+
+        Cost: one SortedSetFetch, then per due dead letter one UpdateTtl (concurrent), one
+        SortedSetPut for all that were kept and one SortedSetRemove for all that were gone:
+        1 + k + 2 at most, k <= KEEPALIVE_BATCH and what the budget allows beyond RUN_RESERVE.
+        Nothing due costs the fetch alone. Record before score: stopped in between, a dead
+        letter keeps its old score and is simply kept alive again by the next run.
+
+        Time: it may start as long as the replay's last origin call could still be running
+        (``stop_at`` + the origin timeout); it is Momento calls only, which the lease margin
+        covers as it covers a write's bookkeeping. Its failures are logged and leave the
+        replay's status alone: the next sweep tries again, with hours to spare.
+        """
+        afford = self.budget.remaining - RUN_RESERVE - (KEEPALIVE_RESERVE - 1)  # all but the UpdateTtls
+        if afford < 1 or self.now() >= self.stop_at + self.origin_timeout:
+            return
+        try:
+            due = await self.queue.dead_letters_due(self.now() - keep_alive_after(self.queue.ttl_seconds),
+                                                    min(KEEPALIVE_BATCH, afford))
+            if not due:
+                return
+            results = await asyncio.gather(*(self.queue.keep_record_alive(write_id) for write_id, _ in due),
+                                           return_exceptions=True)
+            kept, gone, failed = [], [], None
+            for (write_id, score), result in zip(due, results):
+                if result is True:
+                    kept.append(write_id)
+                elif result is False:
+                    gone.append(write_id)
+                    # The write the product promised "sits in the dead-letter queue" is gone.
+                    self.log("dlq.LOST", level="error", region=self.region, write_id=write_id,
+                             ttl_renewed_at=score / 1000,
+                             reason="dead letter's record expired or was removed; nothing can bring it back")
+                elif isinstance(result, (MomentoError, FetchError, BudgetExhausted)):
+                    failed = result  # not re-scored: the next run tries it again
+                else:
+                    raise result
+            self.counts["lost"] += len(gone)
+            await self.queue.rescore_dead_letters(kept, self.now())
+            self.counts["kept_alive"] += len(kept)
+            await self.queue.drop_dead_letters(gone)
+            if failed is not None:
+                raise failed
+        except (MomentoError, FetchError, BudgetExhausted) as exc:
+            self.log("dlq.keepalive_failed", level="warning", region=self.region, reason=str(exc))
+            return
+        self.log("dlq.kept_alive", region=self.region, write_ids=kept, lost=gone)
 
     async def _refresh_entries(self, record: WriteRecord) -> None:
         """Make readers see the origin's truth again. Best effort: a failure is logged and the

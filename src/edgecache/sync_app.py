@@ -15,7 +15,9 @@ Two triggers drain the queues, and neither is enough alone:
   the invocation alive up to 30 s after the response).
 * the cron trigger (``sweep``) — webhooks are tried once, unordered, and Momento no longer
   documents them: the sweep is what guarantees every queue is visited, and it is the only
-  thing that retries a write whose backoff has passed.
+  thing that retries a write whose backoff has passed. For the same reason it alone keeps
+  dead letters alive past Momento's 24 h TTL (``replay``): a webhook's or an operator's drain
+  is about getting writes to the origin now and spends nothing on it.
 
 One invocation has one subrequest allowance, so everything it drains shares one
 :class:`~edgecache.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
@@ -30,6 +32,7 @@ import asyncio
 from typing import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from . import __version__
 from .admin import check_admin, queue_report
 from .budget import SubrequestBudget, budgeted_regions
 from .config import Config, SyncConfig
@@ -108,7 +111,7 @@ class SyncApp:
         """
         names = list(self.config.regions)
         start = int(self.clock() // 60) % len(names)
-        return await self._drain(names[start:] + names[:start])
+        return await self._drain(names[start:] + names[:start], keep_dead_letters=True)
 
     # -- routes --------------------------------------------------------------------------
 
@@ -141,7 +144,8 @@ class SyncApp:
         return json_response(200, {"ok": True, "region": event.region})
 
     async def _health(self, request: Request, query: dict, background: Background) -> Response:
-        return json_response(200, {"ok": True, "worker": "sync", "regions": list(self.config.regions)})
+        return json_response(200, {"status": "ok", "worker": "sync", "version": __version__,
+                                   "regions": list(self.config.regions)})
 
     async def _sync_now(self, request: Request, query: dict, background: Background) -> Response:
         denied = check_admin(request, self.config)
@@ -171,15 +175,19 @@ class SyncApp:
             shown = ids[:limit]
             records = await asyncio.gather(*(_load(queue, write_id) for write_id, _ in shown))
             items = []
+            # The DLQ score is when the record last got a fresh TTL (the cron's keep-alive
+            # re-scores it about daily), so when the write failed comes from its record.
+            # Without a readable record the score is all there is, shown for what it is.
             for (write_id, score), record in zip(shown, records):
                 if record is None:
-                    items.append({"write_id": write_id, "status": "lost", "dead_lettered_at": score / 1000,
+                    items.append({"write_id": write_id, "status": "lost", "ttl_renewed_at": score / 1000,
                                   "reason": "record expired in Momento"})
                 elif isinstance(record, RecordFormatError):
-                    items.append({"write_id": write_id, "status": "unreadable", "dead_lettered_at": score / 1000,
+                    items.append({"write_id": write_id, "status": "unreadable", "ttl_renewed_at": score / 1000,
                                   "reason": str(record)})
                 else:
-                    items.append({**record.public_view(), "dead_lettered_at": score / 1000,
+                    failed_at = record.finished_at if record.finished_at is not None else score / 1000
+                    items.append({**record.public_view(), "dead_lettered_at": failed_at,
                                   "reason": record.last_error})
             return {"region": name, "items": items, "truncated": len(ids) > limit}
 
@@ -241,7 +249,9 @@ class SyncApp:
 
     # -- helpers -------------------------------------------------------------------------
 
-    async def _drain(self, names: list[str], budget: SubrequestBudget | None = None) -> list[DrainSummary]:
+    async def _drain(
+        self, names: list[str], budget: SubrequestBudget | None = None, *, keep_dead_letters: bool = False
+    ) -> list[DrainSummary]:
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
         regions = budgeted_regions(self.config, self.fetch, budget)
         summaries = []
@@ -260,6 +270,7 @@ class SyncApp:
                     budget=budget,
                     log=self.log,
                     random=self.random,
+                    keep_dead_letters=keep_dead_letters,
                 )
             )
         return summaries

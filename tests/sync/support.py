@@ -229,6 +229,7 @@ class World:
         fetch=None,
         random: Callable[[], float] = lambda: 0.5,
         budget: SubrequestBudget | None = None,
+        keep_dead_letters: bool = False,
     ) -> DrainSummary:
         budget = budget or SubrequestBudget(limit or self.sync_config.subrequest_budget)
         fetch = fetch or self.fetch
@@ -246,6 +247,7 @@ class World:
             budget=budget,
             log=self.log,
             random=random,
+            keep_dead_letters=keep_dead_letters,
         )
 
     async def edge_write(

@@ -68,7 +68,7 @@ async def test_summary_json_shape(w):
     summary = DrainSummary(region=US, status="error", message="momento: down")
     assert summary.to_json() == {
         "region": US, "status": "error", "synced": 0, "retried": 0, "dead_lettered": 0, "lost": 0,
-        "blocked": 0, "remaining": None, "subrequests": 0, "message": "momento: down",
+        "blocked": 0, "kept_alive": 0, "remaining": None, "subrequests": 0, "message": "momento: down",
     }
     assert "message" not in DrainSummary(region=US, status="drained").to_json()
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from edgecache import __version__
+
 from edgecache.http import Request, Response
 from edgecache.regional import RegionalClients
 from edgecache.sync_app import SyncApp
@@ -404,7 +406,8 @@ async def test_dlq_listing_stays_within_the_subrequest_budget():
 async def test_health_needs_no_token_and_no_momento(a):
     a.w.standin.add_fault(error_status=503)
     response = await a.call("GET", "/_edge/health")
-    assert (response.status, data(response)) == (200, {"ok": True, "worker": "sync", "regions": list(REGIONS)})
+    assert (response.status, data(response)) == (
+        200, {"status": "ok", "worker": "sync", "version": __version__, "regions": list(REGIONS)})
 
 
 async def test_unknown_paths_are_404_json_and_wrong_methods_405(a):
