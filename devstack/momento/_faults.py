@@ -15,7 +15,8 @@ down by one and it is dropped at 0), its delay is slept, then, if it has a statu
 request fails:
 
 - REST: HTTP ``error_status`` (or the HTTP equivalent of ``grpc_status``), plain text.
-- gRPC-web: a ``grpc_status`` trailer when one is given (HTTP 200, in the caller's mode);
+- gRPC-web: a ``grpc_status`` trailer when one is given (HTTP 200, in the caller's mode;
+  in the HTTP headers instead when the engine's ``grpc_trailers_only`` knob is on);
   with only ``error_status``, a bare HTTP error with a plain-text body and no gRPC framing,
   as a proxy or load balancer in front of Momento would answer. edgecache's client maps
   that by HTTP status (429 → LimitExceededError, 5xx → MomentoUnavailableError); the

@@ -12,8 +12,23 @@ golden tests): this module only maps an RPC onto the keyspace.
 The answer is always HTTP 200 in the mode the caller used: a data frame then a trailers
 frame ``grpc-status: 0`` on success, a trailers frame alone on failure (16 token, 5 cache,
 3 argument, 8 limit, 9 precondition, 12 unknown method). Why not the trailers-only form
-(status in HTTP headers): both are valid gRPC-web, and the frame keeps ``grpc-message``
-out of header-size limits; the client and the SDK read either.
+(status in HTTP headers) by default: both are valid gRPC-web, and the frame keeps
+``grpc-message`` out of header-size limits; the client and the SDK read either.
+
+Two wire-shape knobs (``MomentoStandIn(grpc_flush_per_frame=…, grpc_trailers_only=…)``),
+off by default, each a shape real gRPC-web servers send and clients must read
+(grpc/grpc ``doc/PROTOCOL-WEB.md``):
+
+``flush_per_frame``  text mode only: each frame base64'd and padded on its own, so the body
+                     is several padded chunks glued together ("the server runtime will
+                     always base64-encode and flush gRPC messages atomically"; "the entire
+                     response body is not necessarily a valid base64-encoded entity").
+``trailers_only``    a failure carries ``grpc-status``/``grpc-message`` (percent-encoded) as
+                     HTTP headers with an empty body ("Trailers-only responses … Trailers may
+                     be sent together with response headers, with no message in the body";
+                     momento.md §3). Successes still end in a trailers frame.
+
+``encode_answer`` is the one place both are applied (injected faults use it too).
 """
 
 from __future__ import annotations
@@ -30,7 +45,7 @@ from ._errors import CacheNotFound, InvalidArgument, RouteNotFound, StandInError
 from ._ranges import select
 from ._store import Keyspace
 
-__all__ = ["GRPC_PREFIX", "grpc_op", "handle_grpc", "SERVED_METHODS"]
+__all__ = ["GRPC_PREFIX", "grpc_op", "handle_grpc", "encode_answer", "SERVED_METHODS"]
 
 GRPC_PREFIX = "cache_client.Scs"
 
@@ -116,20 +131,41 @@ def grpc_op(method: str) -> str:
     return f"grpc.{method}"
 
 
-def handle_grpc(request: Request, method: str, keyspaces: dict[str, Keyspace], token: str) -> tuple[Response, int | None]:
+def encode_answer(payload: bytes | None, status: int = 0, message: str = "", *, text: bool,
+                  flush_per_frame: bool = False, trailers_only: bool = False) -> Response:
+    """An HTTP 200 gRPC-web answer in the caller's mode: ``payload``'s data frame (unless
+    None) then the trailers frame, shaped by the two knobs in the module docstring."""
+    content_type = grpcweb.CONTENT_TYPE_TEXT if text else grpcweb.CONTENT_TYPE_PROTO
+    if trailers_only and payload is None and status != 0:
+        headers = [("content-type", content_type), ("grpc-status", str(int(status)))]
+        if message:
+            headers.append(("grpc-message", grpcweb.encode_grpc_message(message)))
+        return Response(200, headers, b"")
+    frames = [] if payload is None else [grpcweb.encode_data_frame(payload)]
+    frames.append(grpcweb.encode_trailers_frame(status, message))
+    if not text:
+        body = b"".join(frames)
+    elif flush_per_frame:
+        body = b"".join(grpcweb.encode_text(frame) for frame in frames)
+    else:
+        body = grpcweb.encode_text(b"".join(frames))
+    return Response(200, [("content-type", content_type)], body)
+
+
+def handle_grpc(request: Request, method: str, keyspaces: dict[str, Keyspace], token: str, *,
+                flush_per_frame: bool = False, trailers_only: bool = False) -> tuple[Response, int | None]:
     """The response and its grpc-status (None when the body was not gRPC-web at all)."""
     try:
         text = grpcweb.is_text_mode(request.headers.get("content-type"))
     except grpcweb.GrpcWebError as exc:
         body = f"gRPC-web wants content-type application/grpc-web-text or application/grpc-web+proto ({exc})"
         return Response(415, [("content-type", "text/plain; charset=utf-8")], body.encode()), None
-    content_type = grpcweb.CONTENT_TYPE_TEXT if text else grpcweb.CONTENT_TYPE_PROTO
+    shape = {"text": text, "flush_per_frame": flush_per_frame, "trailers_only": trailers_only}
     try:
         reply = _call(request, method, keyspaces, token)
-        body, status = grpcweb.encode_response_body(reply.encode(), text=text), 0  # type: ignore[attr-defined]
     except StandInError as exc:
-        body, status = grpcweb.encode_response_body(None, exc.grpc_status, exc.message, text=text), int(exc.grpc_status)
-    return Response(200, [("content-type", content_type)], body), status
+        return encode_answer(None, exc.grpc_status, exc.message, **shape), int(exc.grpc_status)
+    return encode_answer(reply.encode(), **shape), 0  # type: ignore[attr-defined]
 
 
 def _call(request: Request, method: str, keyspaces: dict[str, Keyspace], token: str) -> object:

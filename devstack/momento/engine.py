@@ -19,6 +19,14 @@ injected fault (``_faults.py``), and is logged in one line (never with the token
 
 State lives in memory: per region, per cache, a ``Keyspace`` (``_store.py``) whose TTLs
 are read against the injected ``clock``.
+
+gRPC-web wire shape, two knobs (off by default; public attributes, so a test may flip them
+on a running engine; ``_grpc.py`` cites the spec for both):
+
+    grpc_flush_per_frame   text answers as one padded base64 chunk per frame, as a server
+                           runtime that flushes each message atomically sends them
+    grpc_trailers_only     gRPC failures (injected faults included) as ``grpc-status`` /
+                           ``grpc-message`` HTTP headers with an empty body
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from ._auth import check_rest_token
 from ._cors import preflight, with_cors
 from ._errors import StandInError, http_status_for_grpc
 from ._faults import Fault, Faults
-from ._grpc import GRPC_PREFIX, grpc_op, handle_grpc
+from ._grpc import GRPC_PREFIX, encode_answer, grpc_op, handle_grpc
 from ._rest import handle_rest, rest_op, text_response
 from ._store import Keyspace
 from ._topics import DEFAULT_SECRET, Topics, Webhook
@@ -70,8 +78,11 @@ class MomentoStandIn:
         webhook_secret: str = DEFAULT_SECRET,
         webhooks: Iterable[Webhook] = (),
         sleep: Sleep = asyncio.sleep,
+        grpc_flush_per_frame: bool = False,
+        grpc_trailers_only: bool = False,
     ) -> None:
-        """``sleep`` serves injected delays; tests may pass one that only records them."""
+        """``sleep`` serves injected delays; tests may pass one that only records them.
+        The ``grpc_*`` knobs pick the gRPC-web wire shape (module docstring)."""
         if not token:
             raise ValueError("the stand-in needs a token to check")
         names, cache_names = list(regions), list(caches)
@@ -83,6 +94,8 @@ class MomentoStandIn:
         if len(set(names)) != len(names):
             raise ValueError("region names must be unique")
         self.token = token
+        self.grpc_flush_per_frame = grpc_flush_per_frame
+        self.grpc_trailers_only = grpc_trailers_only
         self._clock = clock
         self._sleep = sleep
         self._regions = {name: _Region(name, cache_names, clock) for name in names}
@@ -182,10 +195,10 @@ class MomentoStandIn:
                 await self._sleep(fault.delay_ms / 1000)
             if fault.error_status is not None or fault.grpc_status is not None:
                 region.faults_injected += 1
-                response, grpc_status = _injected(request, fault, is_grpc)
+                response, grpc_status = _injected(request, fault, is_grpc, self._grpc_shape())
                 return response, op, grpc_status
         if is_grpc:
-            response, grpc_status = handle_grpc(request, parts[1], region.keyspaces, self.token)
+            response, grpc_status = handle_grpc(request, parts[1], region.keyspaces, self.token, **self._grpc_shape())
             return response, op, grpc_status
         try:
             check_rest_token(request.headers, query, self.token)
@@ -193,6 +206,9 @@ class MomentoStandIn:
         except StandInError as exc:
             response = text_response(exc.http_status, exc.message)
         return response, op, None
+
+    def _grpc_shape(self) -> dict[str, bool]:
+        return {"flush_per_frame": self.grpc_flush_per_frame, "trailers_only": self.grpc_trailers_only}
 
     def _publisher(self, region: str) -> Callable[[str, str, bytes], int]:
         return lambda cache, topic, body: self.topics.publish(region, cache, topic, body)
@@ -210,13 +226,12 @@ class MomentoStandIn:
         log.info("%s %s %s %d%s %.1fms", method, region, op, status, grpc, ms)
 
 
-def _injected(request: Request, fault: Fault, is_grpc: bool) -> tuple[Response, int | None]:
+def _injected(request: Request, fault: Fault, is_grpc: bool, shape: dict[str, bool]) -> tuple[Response, int | None]:
     """A fault's answer (see ``_faults.py`` for why gRPC may get a bare HTTP error)."""
     if is_grpc and fault.grpc_status is not None:
         text = grpcweb.is_text_mode(_safe_content_type(request), default=True)
-        body = grpcweb.encode_response_body(None, fault.grpc_status, fault.grpc_message, text=text)
-        content_type = grpcweb.CONTENT_TYPE_TEXT if text else grpcweb.CONTENT_TYPE_PROTO
-        return Response(200, [("content-type", content_type)], body), fault.grpc_status
+        response = encode_answer(None, fault.grpc_status, fault.grpc_message, text=text, **shape)
+        return response, fault.grpc_status
     status = fault.error_status if fault.error_status is not None else http_status_for_grpc(fault.grpc_status or 2)
     return text_response(status, f"{fault.grpc_message} (HTTP {status})"), None
 

@@ -1,6 +1,6 @@
 """The oracle: Momento's official JavaScript clients against the stand-in (momento.md §3).
 
-Two Node runs of ``oracle/sdk_oracle.mjs``, one per scenario (starting Node and loading the
+Node runs of ``oracle/sdk_oracle.mjs``, one per scenario and shape (starting Node and loading the
 SDK is most of the cost, so each run batches all its calls):
 
 ``contract``  ``@gomomento/sdk-web``'s ``CacheClient`` runs get/set/delete, sorted-set
@@ -8,7 +8,9 @@ SDK is most of the cost, so each run batches all its calls):
               cases; the generated ``ScsClient`` it is built on adds binary mode
               (``application/grpc-web+proto``), the deprecated ``SetIfNotExists`` RPC and the
               5 MB limit; a second region with queued faults shows what the SDK makes of
-              each. Asserted: what the SDK reports, step by step.
+              each. Asserted: what the SDK reports, step by step. Run twice: with the
+              default wire shape, then with the stand-in's gRPC-web knobs on (each frame
+              its own base64 chunk, failures trailers-only), the same report expected.
 ``capture``   the SDK's calls with its clock frozen (so ``grpc-timeout`` is exact), recorded
               by the stand-in; then the same calls through edgecache's ``MomentoClient``
               over real HTTP. Asserted: every gRPC-web request is equal byte for byte (path,
@@ -169,7 +171,15 @@ FAULTS = [
 ]
 
 
-async def test_the_official_sdk_gets_momentos_answers(loopback: Harness) -> None:
+# The gRPC-web wire-shape knobs (test_contract_grpc_wire.py): the SDK must report the same
+# with each frame flushed as its own base64 chunk and failures sent trailers-only.
+SHAPES = pytest.mark.parametrize("per_frame_and_trailers_only", [False, True],
+                                 ids=["default", "per-frame+trailers-only"])
+
+
+@SHAPES
+async def test_the_official_sdk_gets_momentos_answers(loopback: Harness, per_frame_and_trailers_only: bool) -> None:
+    loopback.engine.grpc_flush_per_frame = loopback.engine.grpc_trailers_only = per_frame_and_trailers_only
     for fault in FAULTS:  # through the admin endpoint, as tests and benchmarks set them
         status, _ = await loopback.admin("POST", "faults", {"region": "eu-central-1", "match": "grpc.Get", "count": 1,
                                                             **fault})

@@ -1,19 +1,28 @@
-"""MomentoClient against a fake that answers like Momento (see fake_momento.py).
+"""MomentoClient against the Momento stand-in engine (see support.py), and a few wire shapes.
 
-No mocks and no sleeping: the fake decodes the client's real request bytes, and the timeout
-test waits on an event nobody sets, bounded by a tiny client timeout.
+Most tests talk to ``MomentoStandIn.handle`` through a recording ``Fetch``: the same engine
+the contract suite and the official-SDK oracle check, so this file cannot drift from it.
+Where the subject is the client's parser meeting a shape the stand-in does not send (a
+proxy's error page, a cut-short or malformed body, an answer the client never asks for),
+a small handler in the test returns exactly those bytes.
+
+No mocks and no sleeping: the engine decodes the client's real request bytes, time is a
+``FakeClock``, and the timeout test waits on an event nobody sets, bounded by a tiny
+client timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from typing import Awaitable, Callable, Coroutine, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from devstack.momento.engine import MomentoStandIn
+from devstack.momento import MomentoStandIn
+from devstack.momento._store import Keyspace
 from edgecache.http import FetchError, FetchTimeout, Request, Response
 from edgecache.momento import (
     CacheNotFoundError,
@@ -28,8 +37,9 @@ from edgecache.momento import (
 )
 from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
+from tests.clock import FakeClock
 
-from .fake_momento import CACHE, GRPC_URL, REST_URL, TOKEN, FakeMomento
+from .support import CACHE, GRPC_URL, REGION, REST_URL, TOKEN, Recording, new_standin
 
 ENDPOINTS = Endpoints(REST_URL, GRPC_URL)
 Fetch = Callable[[Request], Awaitable[Response]]
@@ -48,31 +58,59 @@ def client_for(fetch: Fetch, *, token: str = TOKEN, cache: str = CACHE, timeout:
 
 
 def answering(response: Response) -> Fetch:
+    """A purpose-built server: this exact answer, whatever was asked."""
+
     async def fetch(request: Request) -> Response:
         return response
 
     return fetch
 
 
+def grpc_text_reply(payload: bytes) -> Response:
+    """A successful gRPC-web text answer carrying exactly ``payload``."""
+    return Response(200, {"content-type": grpcweb.CONTENT_TYPE_TEXT}, grpcweb.encode_response_body(payload))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def standin(clock: FakeClock) -> MomentoStandIn:
+    return new_standin(clock)
+
+
+@pytest.fixture
+def momento(standin: MomentoStandIn) -> Recording:
+    """The stand-in as the client's ``fetch``, keeping every request and answer."""
+    return Recording(standin.handle)
+
+
+def stored(standin: MomentoStandIn) -> Keyspace:
+    """The test cache's keyspace in the stand-in: seed it, read it back."""
+    return standin.keyspace(REGION, CACHE)
+
+
 # -- REST ----------------------------------------------------------------------------------
 
 
-def test_get_hit_and_miss() -> None:
-    fake = FakeMomento(items={b"page:1": b"<html>"})
-    client = client_for(fake)
+def test_get_hit_and_miss(standin: MomentoStandIn) -> None:
+    stored(standin).set(b"page:1", b"<html>", 60_000)
+    client = client_for(standin.handle)
     assert run(client.get("page:1")) == b"<html>"
     assert run(client.get("absent")) is None
 
 
-def test_rest_requests_carry_the_bare_token_in_the_header_only() -> None:
-    fake = FakeMomento()
-    run(client_for(fake).set("k", b"v", 60))
-    (request,) = fake.requests
+def test_rest_requests_carry_the_bare_token_in_the_header_only(standin: MomentoStandIn, momento: Recording) -> None:
+    run(client_for(momento).set("k", b"v", 60))
+    (request,) = momento.requests
     assert request.method == "PUT"
     assert request.headers.get("authorization") == TOKEN  # no "Bearer"
     assert TOKEN not in request.url and "token=" not in request.url
     assert request.url == f"{REST_URL}/cache/{CACHE}?key=k&ttl_seconds=60"
     assert request.body == b"v"
+    assert stored(standin).get(b"k") == b"v" and stored(standin).remaining_ms(b"k") == 60_000
 
 
 @pytest.mark.parametrize(
@@ -85,12 +123,12 @@ def test_rest_requests_carry_the_bare_token_in_the_header_only() -> None:
         (b"\x00\xff\xfe", "key_base64"),
     ],
 )
-def test_any_key_round_trips(key: str | bytes, param: str) -> None:
-    fake = FakeMomento()
-    client = client_for(fake)
+def test_any_key_round_trips(key: str | bytes, param: str, standin: MomentoStandIn, momento: Recording) -> None:
+    client = client_for(momento)
     run(client.set(key, b"value", 30))
     assert run(client.get(key)) == b"value"
-    query = parse_qs(urlsplit(fake.requests[0].url).query)
+    assert stored(standin).get(key.encode() if isinstance(key, str) else key) == b"value"  # the very key
+    query = parse_qs(urlsplit(momento.requests[0].url).query)
     assert set(query) == {param, "ttl_seconds"}
     if param == "key_base64":
         assert "=" not in query[param][0]  # base64url, unpadded
@@ -100,13 +138,13 @@ def test_any_key_round_trips(key: str | bytes, param: str) -> None:
     assert run(client.get(key)) is None
 
 
-def test_delete_of_an_absent_key_is_fine() -> None:
-    run(client_for(FakeMomento()).delete("never-set"))
+def test_delete_of_an_absent_key_is_fine(standin: MomentoStandIn) -> None:
+    run(client_for(standin.handle).delete("never-set"))
     run(client_for(answering(Response(404, body=b"Key Not Found"))).delete("k"))
 
 
-def test_cache_not_found_is_not_a_miss() -> None:
-    client = client_for(FakeMomento(), cache="typo")
+def test_cache_not_found_is_not_a_miss(standin: MomentoStandIn) -> None:
+    client = client_for(standin.handle, cache="typo")
     with pytest.raises(CacheNotFoundError) as caught:
         run(client.get("k"))
     assert caught.value.status == 404
@@ -121,13 +159,26 @@ def test_unexplained_404_is_a_request_error_not_a_miss() -> None:
         run(client_for(answering(Response(404, body=b"Not Found"))).get("k"))
 
 
-def test_publish_text_and_bytes() -> None:
-    fake = FakeMomento()
-    client = client_for(fake)
-    run(client.publish("room 1", "héllo"))
-    run(client.publish("bin", b"\x00\x01"))
-    assert fake.published == [("room 1", "text/plain", "héllo".encode()), ("bin", "application/octet-stream", b"\x00\x01")]
-    assert fake.requests[0].url == f"{REST_URL}/topics/{CACHE}/room%201"
+async def test_publish_text_and_bytes(clock: FakeClock) -> None:
+    hooks = Recording(answering(Response(200)))  # the topics' webhook receiver
+    standin = new_standin(clock, webhook_fetch=hooks)
+    for topic in ("room 1", "bin"):
+        standin.add_webhook(REGION, CACHE, topic, f"https://hooks.test/{topic}")
+    momento = Recording(standin.handle)
+    client = client_for(momento)
+    await client.publish("room 1", "héllo")
+    await client.publish("bin", b"\x00\x01")
+    await standin.drain_webhooks()
+
+    sent = [(r.method, r.url, r.headers.get("content-type"), r.body) for r in momento.requests]
+    assert sent == [
+        ("POST", f"{REST_URL}/topics/{CACHE}/room%201", "text/plain", "héllo".encode()),
+        ("POST", f"{REST_URL}/topics/{CACHE}/bin", "application/octet-stream", b"\x00\x01"),
+    ]
+    events = [json.loads(r.body) for r in hooks.requests]
+    assert [(e["cache"], e["topic"], e["text"], e["topic_sequence_number"]) for e in events] == [
+        (CACHE, "room 1", "héllo", 1), (CACHE, "bin", "\x00\x01", 1),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -166,10 +217,9 @@ def test_wrong_token_is_an_auth_error_and_the_token_never_shows() -> None:
 # -- gRPC-web ------------------------------------------------------------------------------
 
 
-def test_grpc_request_shape_matches_the_official_sdk() -> None:
-    fake = FakeMomento()
-    run(client_for(fake).sorted_set_put("q", {"w1": 42.5}, ttl_seconds=60))
-    (request,) = fake.requests
+def test_grpc_request_shape_matches_the_official_sdk(momento: Recording) -> None:
+    run(client_for(momento).sorted_set_put("q", {"w1": 42.5}, ttl_seconds=60))
+    (request,) = momento.requests
     assert request.method == "POST"
     assert request.url == f"{GRPC_URL}/cache_client.Scs/SortedSetPut"
     assert dict(request.headers.items()) == {
@@ -187,23 +237,22 @@ def test_grpc_request_shape_matches_the_official_sdk() -> None:
 
 
 @pytest.mark.parametrize("timeout, header", [(2.0, "2000m"), (1.5, "1500m"), (0.0001, "1m"), (1e9, "99999999m")])
-def test_grpc_timeout_header(timeout: float, header: str) -> None:
-    client = client_for(FakeMomento(), timeout=timeout)
+def test_grpc_timeout_header(timeout: float, header: str, standin: MomentoStandIn) -> None:
+    client = client_for(standin.handle, timeout=timeout)
     assert client._grpc_headers.get("grpc-timeout") == header
 
 
-def test_sorted_set_lifecycle() -> None:
-    fake = FakeMomento()
-    client = client_for(fake)
+def test_sorted_set_lifecycle(momento: Recording) -> None:
+    client = client_for(momento)
     assert run(client.sorted_set_length("queue")) == 0
     assert run(client.sorted_set_fetch_by_score("queue")) == []
     run(client.sorted_set_put("queue", [("w2", 2.0), ("w1", 1.0), (b"w3", -3.5)], ttl_seconds=86400))
     run(client.sorted_set_put("queue", {"w4": 1700000000123.0}, ttl_seconds=86400, refresh_ttl=False))
-    assert fake.rpc_log[2][1] == m.SortedSetPutRequest(
+    assert momento.rpcs[2][1] == m.SortedSetPutRequest(
         b"queue", [m.SortedSetElement(b"w2", 2.0), m.SortedSetElement(b"w1", 1.0), m.SortedSetElement(b"w3", -3.5)],
         86_400_000, True,
     )  # fmt: skip
-    assert fake.rpc_log[3][1].refresh_ttl is False
+    assert momento.rpcs[3][1].refresh_ttl is False
     assert run(client.sorted_set_length("queue")) == 4
     assert run(client.sorted_set_fetch_by_score("queue")) == [
         (b"w3", -3.5), (b"w1", 1.0), (b"w2", 2.0), (b"w4", 1700000000123.0),
@@ -217,11 +266,11 @@ def test_sorted_set_lifecycle() -> None:
     assert run(client.sorted_set_length("queue")) == 2
 
 
-def test_fetch_by_score_sends_what_the_sdk_sends() -> None:
-    fake = FakeMomento()
-    run(client_for(fake).sorted_set_fetch_by_score("queue"))
-    run(client_for(fake).sorted_set_fetch_by_score("queue", min_score=0, max_score=5, offset=2, count=3, descending=True))
-    first, second = (message for _, message in fake.rpc_log)
+def test_fetch_by_score_sends_what_the_sdk_sends(momento: Recording) -> None:
+    client = client_for(momento)
+    run(client.sorted_set_fetch_by_score("queue"))
+    run(client.sorted_set_fetch_by_score("queue", min_score=0, max_score=5, offset=2, count=3, descending=True))
+    first, second = (message for _, message in momento.rpcs)
     assert first == m.SortedSetFetchRequest(b"queue", m.ORDER_ASCENDING, True, by_score=m.ByScore(count=-1))
     assert first.encode().hex() == "0a05717565756518012a060a001a003001"
     assert second == m.SortedSetFetchRequest(
@@ -230,60 +279,81 @@ def test_fetch_by_score_sends_what_the_sdk_sends() -> None:
 
 
 def test_values_only_fetch_reply_is_read() -> None:
-    fake = FakeMomento()
+    # Purpose-built: the client always asks with_scores=True, so the stand-in (which answers
+    # what was asked) never sends the values-only form; the parser must still read it.
     reply = m.SortedSetFetchResponse(True, [m.SortedSetElement(b"a"), m.SortedSetElement(b"b")], with_scores=False)
-
-    async def fetch(request: Request) -> Response:
-        return fake.grpc_ok(reply.encode())
-
-    assert run(client_for(fetch).sorted_set_fetch_by_score("s")) == [(b"a", 0.0), (b"b", 0.0)]
+    assert run(client_for(answering(grpc_text_reply(reply.encode()))).sorted_set_fetch_by_score("s")) == [
+        (b"a", 0.0), (b"b", 0.0),
+    ]  # fmt: skip
 
 
-def test_nothing_to_put_or_remove_makes_no_call() -> None:
-    fake = FakeMomento()
-    client = client_for(fake)
+def test_nothing_to_put_or_remove_makes_no_call(momento: Recording) -> None:
+    client = client_for(momento)
     run(client.sorted_set_put("q", {}, ttl_seconds=10))
     run(client.sorted_set_remove("q", []))
-    assert fake.requests == []
+    assert momento.requests == []
 
 
-def test_set_if_absent_is_sent_as_setif_absent() -> None:
-    fake = FakeMomento()
-    client = client_for(fake)
+def test_set_if_absent_is_sent_as_setif_absent(standin: MomentoStandIn, momento: Recording) -> None:
+    client = client_for(momento)
     assert run(client.set_if_absent("lease", b"holder-1", ttl_seconds=30)) is True
     assert run(client.set_if_absent("lease", b"holder-2", ttl_seconds=30)) is False
-    assert fake.items[b"lease"] == b"holder-1"
-    method, message = fake.rpc_log[0]
+    assert stored(standin).get(b"lease") == b"holder-1"
+    assert stored(standin).remaining_ms(b"lease") == 30_000
+    method, message = momento.rpcs[0]
     assert method == "SetIf"
     assert message == m.SetIfRequest(b"lease", b"holder-1", 30000, condition="absent")
     assert message.encode().hex().endswith("3200")  # field 6 (absent), an empty message
 
 
-@pytest.mark.parametrize("chunked, binary", [(True, False), (False, False), (False, True)])
-def test_increment_with_negative_amounts_and_values(chunked: bool, binary: bool) -> None:
-    fake = FakeMomento(chunked=chunked, binary=binary)
-    client = client_for(fake)
+def answering_in_binary(handler: Fetch) -> Fetch:
+    """Purpose-built: a server that ignores ``accept: application/grpc-web-text`` and answers
+    raw frames (``application/grpc-web+proto``). The stand-in answers in the mode asked for,
+    so this re-frames its answer; the client must go by the response's content-type."""
+
+    async def fetch(request: Request) -> Response:
+        response = await handler(request)
+        assert response.headers.get("content-type") == grpcweb.CONTENT_TYPE_TEXT
+        headers = response.headers.set("content-type", grpcweb.CONTENT_TYPE_PROTO)
+        return Response(response.status, headers, grpcweb.decode_text(response.body))
+
+    return fetch
+
+
+@pytest.mark.parametrize("wire", ["per-frame", "one-chunk", "binary"])
+def test_increment_with_negative_amounts_and_values(wire: str, clock: FakeClock) -> None:
+    # per-frame: the data and trailers frames base64'd and padded separately (the stand-in's
+    # grpc_flush_per_frame); one-chunk: one base64 body; binary: raw frames.
+    standin = new_standin(clock, grpc_flush_per_frame=wire == "per-frame")
+    momento = Recording(standin.handle)
+    client = client_for(answering_in_binary(momento) if wire == "binary" else momento)
     assert run(client.increment("n", ttl_seconds=60)) == 1
     assert run(client.increment("n", -5, ttl_seconds=60)) == -4  # negative int64 back from the server
     assert run(client.increment("n", 2**62, ttl_seconds=60)) == 2**62 - 4
     assert run(client.increment("n", -(2**63) + 1, ttl_seconds=60)) == -(2**62) - 3
-    amounts = [message.amount for _, message in fake.rpc_log]
+    amounts = [message.amount for _, message in momento.rpcs]
     assert amounts == [1, -5, 2**62, -(2**63) + 1]
+    first = momento.responses[0].body  # value 1: a 7-byte data frame, so its chunk ends in "="
+    assert (first != grpcweb.encode_text(grpcweb.decode_text(first))) is (wire == "per-frame")
 
 
-def test_increment_of_a_non_integer_is_a_request_error() -> None:
-    client = client_for(FakeMomento(items={b"n": b"abc"}))
-    with pytest.raises(MomentoRequestError, match=r"grpc-status 9 \(FAILED_PRECONDITION\): the value is not an integer"):
+def test_increment_of_a_non_integer_is_a_request_error(standin: MomentoStandIn) -> None:
+    stored(standin).set(b"n", b"abc", 60_000)
+    client = client_for(standin.handle)
+    # Momento's own words for it (momento-node-ioredis-client's increment test records them)
+    message = r"grpc-status 9 \(FAILED_PRECONDITION\): failed to parse value into long$"
+    with pytest.raises(MomentoRequestError, match=message):
         run(client.increment("n", ttl_seconds=5))
+    assert stored(standin).get(b"n") == b"abc"
 
 
-def test_update_ttl() -> None:
-    fake = FakeMomento(items={b"k": b"v"})
-    client = client_for(fake)
+def test_update_ttl(standin: MomentoStandIn, momento: Recording) -> None:
+    stored(standin).set(b"k", b"v", 60_000)
+    client = client_for(momento)
     assert run(client.update_ttl("k", 120)) is True
     assert run(client.update_ttl("absent", 120)) is False
-    assert fake.rpc_log[0][1] == m.UpdateTtlRequest(b"k", overwrite_to_milliseconds=120_000)
-    assert fake.ttls[b"k"] == 120_000
+    assert momento.rpcs[0][1] == m.UpdateTtlRequest(b"k", overwrite_to_milliseconds=120_000)
+    assert stored(standin).remaining_ms(b"k") == 120_000
 
 
 @pytest.mark.parametrize("trailers_only", [False, True])
@@ -300,14 +370,20 @@ def test_update_ttl() -> None:
         (16, MomentoAuthError),
     ],
 )
-def test_grpc_error_mapping(code: int, cls: type, trailers_only: bool) -> None:
-    fake = FakeMomento(trailers_only=trailers_only)
-
-    async def fetch(request: Request) -> Response:
-        return fake.grpc_error(code, "détail: 100% sure")
+def test_grpc_error_mapping(code: int, cls: type, trailers_only: bool, clock: FakeClock) -> None:
+    # The stand-in's fault injection answers with this status; trailers_only sends it as
+    # HTTP headers with an empty body instead of a trailers frame.
+    standin = new_standin(clock, grpc_trailers_only=trailers_only)
+    standin.add_fault(grpc_status=code, grpc_message="détail: 100% sure", match="grpc.SortedSetLength", count=1)
+    momento = Recording(standin.handle)
 
     with pytest.raises(cls) as caught:
-        run(client_for(fetch).sorted_set_length("q"))
+        run(client_for(momento).sorted_set_length("q"))
+    (response,) = momento.responses
+    if trailers_only:  # the status came in the HTTP headers, with no body
+        assert (response.headers.get("grpc-status"), response.body) == (str(code), b"")
+    else:  # in a trailers frame
+        assert "grpc-status" not in response.headers and response.body
     error = caught.value
     assert type(error) is cls
     assert (error.grpc_status, error.status, error.operation) == (code, None, "SortedSetLength")
@@ -315,22 +391,25 @@ def test_grpc_error_mapping(code: int, cls: type, trailers_only: bool) -> None:
     assert str(error).startswith(f"SortedSetLength on cache '{CACHE}': Momento answered grpc-status {code} (")
 
 
-def test_grpc_auth_and_cache_errors_from_the_fake() -> None:
-    with pytest.raises(MomentoAuthError, match="UNAUTHENTICATED"):
-        run(client_for(FakeMomento(), token="wrong").set_if_absent("k", b"v", 5))
-    with pytest.raises(CacheNotFoundError, match="NOT_FOUND"):
-        run(client_for(FakeMomento(), cache="typo").sorted_set_put("q", {"a": 1}, ttl_seconds=5))
+@pytest.mark.parametrize("trailers_only", [False, True])
+def test_grpc_auth_and_cache_errors_from_the_stand_in(trailers_only: bool, standin: MomentoStandIn) -> None:
+    standin.grpc_trailers_only = trailers_only
+    with pytest.raises(MomentoAuthError, match=r"UNAUTHENTICATED\): Invalid auth token$"):
+        run(client_for(standin.handle, token="wrong").set_if_absent("k", b"v", 5))
+    with pytest.raises(CacheNotFoundError, match=r"NOT_FOUND\): Cache Not Found$"):
+        run(client_for(standin.handle, cache="typo").sorted_set_put("q", {"a": 1}, ttl_seconds=5))
+    assert stored(standin).counts() == {"items": 0, "sorted_sets": 0}
 
 
 def test_grpc_message_echoing_the_token_is_scrubbed() -> None:
-    fake = FakeMomento()
-
-    async def fetch(request: Request) -> Response:
-        return fake.grpc_error(16, f"bad token {request.headers.get('authorization')}")
+    async def echo(request: Request) -> Response:  # purpose-built: a server that echoes the token
+        body = grpcweb.encode_response_body(None, 16, f"bad token {request.headers.get('authorization')}")
+        return Response(200, {"content-type": grpcweb.CONTENT_TYPE_TEXT}, body)
 
     with pytest.raises(MomentoAuthError) as caught:
-        run(client_for(fetch).increment("n", ttl_seconds=5))
+        run(client_for(echo).increment("n", ttl_seconds=5))
     assert TOKEN not in str(caught.value)
+    assert str(caught.value).endswith(": bad token <redacted>")
 
 
 @pytest.mark.parametrize(
@@ -373,13 +452,10 @@ def test_malformed_grpc_replies_are_unavailability(response: Response, match: st
 
 
 def test_update_ttl_reply_without_result_is_unavailability() -> None:
-    fake = FakeMomento()
-
-    async def fetch(request: Request) -> Response:
-        return fake.grpc_ok(b"")
-
+    # Purpose-built: grpc-status 0 with an empty _UpdateTtlResponse (no oneof set); the
+    # stand-in always names a result.
     with pytest.raises(MomentoUnavailableError, match="names no result"):
-        run(client_for(fetch).update_ttl("k", 5))
+        run(client_for(answering(grpc_text_reply(b""))).update_ttl("k", 5))
 
 
 # -- transport failures --------------------------------------------------------------------
@@ -423,55 +499,58 @@ def test_every_failure_is_a_momento_error() -> None:
 
 
 @pytest.mark.parametrize("ttl", [0, -1, 1.5, True, None])
-def test_ttl_must_be_positive_whole_seconds(ttl: object) -> None:
-    client = client_for(FakeMomento())
+def test_ttl_must_be_positive_whole_seconds(ttl: object, momento: Recording) -> None:
+    client = client_for(momento)
     with pytest.raises(ValueError, match="ttl_seconds"):
         run(client.set("k", b"v", ttl))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ttl_seconds"):
         run(client.set_if_absent("k", b"v", ttl))  # type: ignore[arg-type]
+    assert momento.requests == []  # refused before anything is sent
 
 
 @pytest.mark.parametrize("kwargs", [{"count": 0}, {"count": -1}, {"offset": -1}])
-def test_fetch_arguments_are_checked(kwargs: dict) -> None:
+def test_fetch_arguments_are_checked(kwargs: dict, momento: Recording) -> None:
     with pytest.raises(ValueError):
-        run(client_for(FakeMomento()).sorted_set_fetch_by_score("q", **kwargs))
+        run(client_for(momento).sorted_set_fetch_by_score("q", **kwargs))
+    assert momento.requests == []
 
 
-def test_constructor_checks() -> None:
+def test_constructor_checks(momento: Recording) -> None:
     with pytest.raises(ValueError):
-        client_for(FakeMomento(), token="")
+        client_for(momento, token="")
     with pytest.raises(ValueError):
-        client_for(FakeMomento(), cache="")
+        client_for(momento, cache="")
     with pytest.raises(ValueError):
-        client_for(FakeMomento(), timeout=0)
+        client_for(momento, timeout=0)
     with pytest.raises(ValueError, match="empty"):
-        run(client_for(FakeMomento()).get(b""))
+        run(client_for(momento).get(b""))
+    assert momento.requests == []
 
 
-def test_endpoint_trailing_slashes_and_path_prefixes_are_kept_tidy() -> None:
-    fake = FakeMomento()
+def test_endpoint_trailing_slashes_and_path_prefixes_are_kept_tidy(momento: Recording) -> None:
     client = MomentoClient(
-        fetch=fake, endpoints=Endpoints(REST_URL + "/", GRPC_URL + "/"), token=TOKEN, cache=CACHE
+        fetch=momento, endpoints=Endpoints(REST_URL + "/", GRPC_URL + "/"), token=TOKEN, cache=CACHE
     )
-    run(client.get("k"))
-    run(client.sorted_set_length("q"))
-    assert [r.url.split("?")[0] for r in fake.requests] == [
+    assert run(client.get("k")) is None
+    assert run(client.sorted_set_length("q")) == 0
+    assert [r.url.split("?")[0] for r in momento.requests] == [
         f"{REST_URL}/cache/{CACHE}",
         f"{GRPC_URL}/cache_client.Scs/SortedSetLength",
     ]
 
 
-async def test_set_if_equal_is_a_compare_and_set_against_the_stand_in():
-    # The stand-in engine, not the fake above: it implements every SetIf condition the way
-    # Momento does, and the official SDK's oracle test checks it does.
-    standin = MomentoStandIn(token="t", regions=["us-east-1"], caches=["c"], clock=lambda: 1_800_000_000.0)
-    client = MomentoClient(fetch=standin.handle, endpoints=Endpoints("http://x/us-east-1", "http://x/us-east-1"),
-                           token="t", cache="c")
+async def test_set_if_equal_is_a_compare_and_set_against_the_stand_in(standin: MomentoStandIn,
+                                                                      momento: Recording) -> None:
+    # The stand-in implements every SetIf condition the way Momento does, and the official
+    # SDK's oracle test checks it does.
+    client = client_for(momento)
     await client.set("k", b"v1", 60)
 
     assert await client.set_if_equal("k", b"v2", b"not-v1", 60) is False
     assert await client.get("k") == b"v1"
     assert await client.set_if_equal("k", b"v2", b"v1", 30) is True
     assert await client.get("k") == b"v2"
-    assert standin.keyspace("us-east-1", "c").remaining_ms(b"k") == 30_000
+    assert stored(standin).remaining_ms(b"k") == 30_000
     assert await client.set_if_equal("absent", b"x", b"", 60) is False
+    conditions = [(message.condition, message.value_to_check) for method, message in momento.rpcs]
+    assert conditions == [("equal", b"not-v1"), ("equal", b"v1"), ("equal", b"")]
