@@ -9,7 +9,7 @@ What a request costs in subrequests (each one is a round trip, and the Free plan
 per invocation), asserted by ``tests/edge``:
 
     read, cache hit          1   Get in the picked region
-    read, cache miss         2   Get, origin            (+1 Set after the answer, in waitUntil)
+    read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
     write (PUT/DELETE)       4   concurrently: entry Set, record Set, queue SortedSetPut, publish
     write (PATCH)            5   Get of the cached representation, then the same 4
@@ -163,7 +163,7 @@ class EdgeApp:
             try:
                 entry = CachedEntry.decode(raw)
             except EntryFormatError as exc:
-                self.log("cache.bad_entry", level="warn", region=region, error=str(exc))
+                self.log("cache.bad_entry", level="warn", region=region, error=str(exc))  # replaced below
             else:
                 now = self.clock()
                 remaining = max(0, entry.ttl - entry.age(now))
@@ -179,15 +179,23 @@ class EdgeApp:
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 self.clock(), stored.ttl)
-            background(self._fill(client, region, key, entry))
+            background(self._fill(client, region, key, entry, replacing=raw))
             return self._forwarded(origin_response, cache_status("miss", ttl=stored.ttl, stored=True))
         return self._forwarded(origin_response, cache_status("miss", stored.reason))
 
-    async def _fill(self, client, region: str, key: str, entry: CachedEntry) -> None:
+    async def _fill(self, client, region: str, key: str, entry: CachedEntry, *, replacing: bytes | None) -> None:
         """Store a miss's answer after the user has it (``waitUntil``). A failure only costs
-        the next reader a miss, so it is logged and swallowed."""
+        the next reader a miss, so it is logged and swallowed.
+
+        Conditional (SetIf absent, or equal to the unreadable bytes it replaces): a write may
+        have set this resource's dirty entry since our Get, and the origin's older answer must
+        not overwrite it — that user would stop reading their own write.
+        """
         try:
-            await client.set(key, entry.encode(), entry.ttl)
+            if replacing is None:
+                await client.set_if_absent(key, entry.encode(), entry.ttl)
+            else:
+                await client.set_if_equal(key, entry.encode(), replacing, entry.ttl)
         except MomentoError as exc:
             self.log("cache.fill_failed", level="warn", region=region, error=str(exc))
 

@@ -246,3 +246,22 @@ async def test_pass_routes_and_unrouted_paths_never_touch_momento(path):
     sent = world.origin.requests[-1]
     assert sent.url == "http://origin.test" + path + "?q=1"
     assert sent.headers.get("x-custom") == "kept" and "host" not in sent.headers
+
+
+async def test_a_fill_never_overwrites_a_write_that_landed_after_the_miss():
+    world = EdgeWorld()
+    world.origin.answer("/api/items/1", 200, '{"v":"old"}', content_type="application/json")
+    miss = await world.request("GET", "/api/items/1", run_background=False)  # fill still pending
+    pending_fill = world.background
+    world.background = []
+    put = await world.request("PUT", "/api/items/1", '{"v":"new"}', headers={"content-type": "application/json"})
+    assert put.status == 202
+
+    world.background = pending_fill
+    assert await world.run_background() == 1  # the fill ran (one conditional Set) ...
+
+    read = await world.request("GET", "/api/items/1")
+    assert miss.body == b'{"v":"old"}'
+    assert read.body == b'{"v":"new"}'  # ... and lost to the write: read-your-writes holds
+    assert 'detail="pending-write"' in read.headers.get("cache-status")
+
