@@ -20,18 +20,9 @@ import time
 
 from workers import WorkerEntrypoint
 
-from edgecache.config import ConfigError, load_config
+from edgecache.config import load_config
 from edgecache.edge_app import EdgeApp
-from worker_adapter import (
-    background_for,
-    cf_of,
-    config_error_response,
-    configured,
-    log,
-    runtime_fetch,
-    to_core_request,
-    to_workers_response,
-)
+from worker_adapter import cf_of, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the ConfigError)
 
@@ -44,9 +35,5 @@ def _build(env):
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
-        app = configured(_build, self.env, _ISOLATE)
-        if isinstance(app, ConfigError):
-            return config_error_response(app)
-        core_request = await to_core_request(request)
-        response = await app.handle(core_request, cf_of(request), background_for(self.ctx))
-        return to_workers_response(response)
+        return await respond(self, request, _ISOLATE, _build,
+                             lambda app, core, background: app.handle(core, cf_of(request), background))

@@ -23,15 +23,7 @@ from workers import WorkerEntrypoint
 
 from edgecache.config import ConfigError, load_config, load_sync_config
 from edgecache.sync_app import SyncApp
-from worker_adapter import (
-    background_for,
-    config_error_response,
-    configured,
-    log,
-    runtime_fetch,
-    to_core_request,
-    to_workers_response,
-)
+from worker_adapter import configured, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}
 
@@ -43,15 +35,11 @@ def _build(env):
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
-        app = configured(_build, self.env, _ISOLATE)
-        if isinstance(app, ConfigError):
-            return config_error_response(app)
-        response = await app.handle(await to_core_request(request), background_for(self.ctx))
-        return to_workers_response(response)
+        return await respond(self, request, _ISOLATE, _build, lambda app, core, background: app.handle(core, background))
 
     async def scheduled(self, controller, env=None, ctx=None):
         # The runtime passes env/ctx as undefined to scheduled(); self.env/self.ctx are real.
-        app = configured(_build, self.env, _ISOLATE)
+        app = configured(self.env, _ISOLATE, _build)
         if isinstance(app, ConfigError):
             return  # already logged once, loudly; a cron run has no one to answer
         summaries = await app.sweep()

@@ -35,12 +35,11 @@ from pyodide.ffi import JsException, create_proxy, to_js
 from workers import Response as WorkersResponse
 
 from edgecache.config import ConfigError
-from edgecache.http import FetchError, Headers, Request, Response
+from edgecache.http import Background, FetchError, Headers, Request, Response
 from edgecache.logs import json_lines
 from edgecache.responses import json_response
 
-__all__ = ["log", "EnvView", "to_core_request", "cf_of", "runtime_fetch", "to_workers_response", "background_for",
-           "configured"]
+__all__ = ["log", "EnvView", "cf_of", "runtime_fetch", "respond", "configured"]
 
 log = json_lines(print)  # print() → console.log → Workers Logs, one JSON object per line
 
@@ -110,7 +109,7 @@ def to_workers_response(response: Response) -> WorkersResponse:
     return WorkersResponse(body, status=response.status, headers=response.headers.items())
 
 
-def background_for(ctx: Any) -> Callable[[Awaitable[Any]], None]:
+def background_for(ctx: Any) -> Background:
     def background(work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(_logged(work))
         proxy = create_proxy(task)
@@ -128,9 +127,25 @@ async def _logged(work: Awaitable[Any]) -> None:
         log("background.failed", level="error", error=f"{type(exc).__name__}: {exc}")
 
 
-def configured(build: Callable[[EnvView], Any], env: Any, holder: dict) -> Any:
-    """The app for this isolate, built once by ``build(EnvView(env))``; a ``ConfigError``
-    is logged once and returned in its place (see :func:`config_error_response`)."""
+async def respond(worker: Any, request: Any, holder: dict, build: Callable[[EnvView], Any],
+                  handle: Callable[[Any, Request, Background], Awaitable[Response]]) -> WorkersResponse:
+    """One request, the same way for both Workers: the isolate's app (built once by
+    ``build(EnvView(worker.env))`` and kept in ``holder``), the request in core form, the
+    app's answer back as a ``workers.Response``. ``handle(app, core_request, background)``
+    is the one call that differs between the Workers.
+
+    A ``ConfigError`` is logged once and answered as 503 JSON naming the variable: vars and
+    secrets cannot change without a new deployment, hence a new isolate.
+    """
+    app = configured(worker.env, holder, build)
+    if isinstance(app, ConfigError):
+        return to_workers_response(json_response(503, app.to_json()))
+    response = await handle(app, await to_core_request(request), background_for(worker.ctx))
+    return to_workers_response(response)
+
+
+def configured(env: Any, holder: dict, build: Callable[[EnvView], Any]) -> Any:
+    """The app for this isolate, or the ``ConfigError`` that stopped it (logged once)."""
     if "app" not in holder:
         try:
             holder["app"] = build(EnvView(env))
@@ -138,7 +153,3 @@ def configured(build: Callable[[EnvView], Any], env: Any, holder: dict) -> Any:
             log("config.invalid", level="error", variable=exc.variable, problem=exc.problem, fix=exc.fix)
             holder["app"] = exc
     return holder["app"]
-
-
-def config_error_response(error: ConfigError) -> WorkersResponse:
-    return to_workers_response(json_response(503, error.to_json()))

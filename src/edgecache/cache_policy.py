@@ -20,12 +20,16 @@ from .routes import Route
 
 __all__ = [
     "CACHE_NAME",
+    "CREDENTIAL_HEADERS",
     "Decision",
     "parse_cache_control",
     "request_decision",
     "storage_decision",
     "cache_status",
 ]
+
+CREDENTIAL_HEADERS = ("authorization", "cookie")
+"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies the same."""
 
 CACHE_NAME = "edgecache"  # the cache's identifier in Cache-Status (RFC 9211 §2)
 
@@ -63,7 +67,7 @@ def request_decision(request: Request, route: Route) -> Decision:
     """Whether a GET/HEAD may be answered from, and stored in, the shared cache."""
     if request.method not in ("GET", "HEAD"):
         return Decision(False, "method")
-    credential = request.headers.get("authorization") or request.headers.get("cookie")
+    credential = next((value for name in CREDENTIAL_HEADERS if (value := request.headers.get(name))), None)
     if credential is not None and not route.per_user:
         # RFC 9111 §3.5: a shared cache must not reuse responses to requests with
         # Authorization; cookies identify users just the same.

@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from . import __version__
 from .admin import check_admin, queue_report
-from .cache_policy import cache_status, request_decision, storage_decision
+from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
 from .config import Config
 from .entries import CachedEntry, EntryFormatError, end_to_end
-from .http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
+from .http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
 from .keys import entry_key
 from .logs import Log
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
@@ -52,16 +52,11 @@ from .router import Router
 from .routes import Route, match_route
 from .writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 
-__all__ = ["EdgeApp", "Background", "WRITE_METHODS"]
-
-Background = Callable[[Awaitable[Any]], None]
-"""Schedules work to finish after the response is sent (the runtime's ``ctx.waitUntil``)."""
+__all__ = ["EdgeApp", "WRITE_METHODS"]
 
 WRITE_METHODS = ("PUT", "DELETE", "PATCH")
 """Methods a write-behind route queues. POST passes through: it creates a resource whose URL
 only the origin knows, so there is no GET entry to write through to."""
-
-CREDENTIAL_HEADERS = ("authorization", "cookie")
 
 
 class OriginFailed(Exception):

@@ -30,6 +30,7 @@ __all__ = [
     "Response",
     "Fetch",
     "Clock",
+    "Background",
     "FetchError",
     "FetchTimeout",
     "fetch_with_timeout",
@@ -133,6 +134,9 @@ Fetch = Callable[[Request], Awaitable[Response]]
 
 Clock = Callable[[], float]
 """Seconds since the epoch, as ``time.time``. Passed in so tests control time (no sleeping)."""
+
+Background = Callable[[Awaitable[object]], None]
+"""Schedules work to finish after the response is sent (the runtime's ``ctx.waitUntil``)."""
 
 
 class FetchError(Exception):

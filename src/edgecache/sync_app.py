@@ -29,14 +29,14 @@ secrets or bodies.
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
 from .admin import check_admin, queue_report
 from .budget import SubrequestBudget, budgeted_regions
 from .config import Config, SyncConfig
-from .http import Clock, Fetch, Headers, Request, Response
+from .http import Background, Clock, Fetch, Headers, Request, Response
 from .logs import Log
 from .momento.errors import MomentoError
 from .queue import WriteQueue
@@ -47,10 +47,7 @@ from .router import Router
 from .webhook import WebhookRejected, verify_webhook
 from .writes import RecordFormatError, WriteRecord, WriteState
 
-__all__ = ["SyncApp", "Background"]
-
-Background = Callable[[Awaitable[object]], None]
-"""Schedules work to run after the response has been sent (``ctx.waitUntil``)."""
+__all__ = ["SyncApp"]
 
 _DLQ_LIST_LIMIT = 20
 """Dead letters listed per region at most: each is one Get, and an invocation has 50
