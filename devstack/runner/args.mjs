@@ -34,7 +34,7 @@ Pyodide, the way \`wrangler dev\` would, without network access.
   --cf-colo CODE
   --cf-timezone TZ
   --country-points FILE Python file defining COUNTRY_POINTS, used by the X-Edge-Country override
-                        (default: <src>/edgecache/_region_data.py; missing = country only)
+                        (default: <src>/edgecache/edge/_region_data.py; missing = country only)
   --site-dir DIR        the pure-Python SDK folder (default .cache/pyodide-site, filled by
                         devstack/runner/install_sdk.sh)
   --print-config        print the parsed configuration as JSON and exit (no Pyodide)
@@ -158,7 +158,7 @@ export function parseCommandLine(argv, { cwd = process.cwd(), repoRoot } = {}) {
       colo: values["cf-colo"],
       timezone: values["cf-timezone"],
     },
-    countryPoints: path.resolve(cwd, values["country-points"] ?? path.join(src, "edgecache", "_region_data.py")),
+    countryPoints: path.resolve(cwd, values["country-points"] ?? path.join(src, "edgecache", "edge", "_region_data.py")),
     siteDir: path.resolve(cwd, values["site-dir"] ?? path.join(root, ".cache", "pyodide-site")),
     printConfig: values["print-config"],
     now,

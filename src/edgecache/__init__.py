@@ -4,7 +4,7 @@ The core of two Cloudflare Python Workers. Nothing in this package imports the W
 runtime (``js``, ``pyodide``, ``workers``): every network call goes through an injected
 ``fetch`` (:mod:`edgecache.http`), so the whole core runs and is tested on CPython. The two
 entry modules beside this package (``src/entry.py``, ``src/sync_entry.py``) adapt the runtime
-to :class:`edgecache.edge_app.EdgeApp` and :class:`edgecache.sync_app.SyncApp`.
+to :class:`edgecache.edge.app.EdgeApp` and :class:`edgecache.sync.app.SyncApp`.
 """
 
 __all__ = ["__version__"]

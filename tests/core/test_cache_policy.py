@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from edgecache.cache_policy import CACHE_NAME, cache_status, parse_cache_control, request_decision, storage_decision
+from edgecache.edge.cache_policy import CACHE_NAME, cache_status, parse_cache_control, request_decision, storage_decision
 from edgecache.http import Headers, Request, Response
 from edgecache.routes import Route
 

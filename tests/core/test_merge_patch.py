@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from edgecache.merge_patch import MEDIA_TYPE, apply_merge_patch
+from edgecache.edge.merge_patch import MEDIA_TYPE, apply_merge_patch
 
 # RFC 7396 Appendix A, every row: (original, patch, result).
 APPENDIX_A = [

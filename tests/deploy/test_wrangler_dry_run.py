@@ -39,7 +39,7 @@ def test_each_worker_bundles_with_its_entry_and_the_core(tmp_path, env_args, ent
     output, bundle = dry_run(tmp_path, *env_args)
     assert (bundle / entry).is_file()
     assert (bundle / "worker_adapter.py").is_file()
-    assert (bundle / "edgecache" / "edge_app.py").is_file() and (bundle / "edgecache" / "momento" / "client.py").is_file()
+    assert (bundle / "edgecache" / "edge" / "app.py").is_file() and (bundle / "edgecache" / "momento" / "client.py").is_file()
     assert f"env.{extra_var}" in output
     assert "env.ORIGIN_URL" in output and "env.ROUTES" in output
     for secret in ("MOMENTO_API_KEY", "ADMIN_TOKEN", "WEBHOOK_SECRET"):

@@ -15,7 +15,7 @@ from typing import Awaitable
 
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config
-from edgecache.edge_app import EdgeApp
+from edgecache.edge.app import EdgeApp
 from edgecache.http import FetchError, Headers, Request, Response
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 

@@ -1,4 +1,4 @@
-"""An independent great-circle distance for checking ``edgecache.regions`` and its table.
+"""An independent great-circle distance for checking ``edgecache.edge.regions`` and its table.
 
 Chord length between unit vectors, not the haversine the code under test uses: the two
 formulas agree to well under a metre, so a slip in either shows up as a wrong region.

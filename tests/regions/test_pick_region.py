@@ -1,4 +1,4 @@
-"""``edgecache.regions``: distances, nearest region and the per-request fallback order."""
+"""``edgecache.edge.regions``: distances, nearest region and the per-request fallback order."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgecache._region_data import CONTINENT_POINTS, COUNTRY_POINTS, REGION_POINTS
-from edgecache.regions import KNOWN_REGIONS, RegionChoice, great_circle_km, nearest_region, pick_region
+from edgecache.edge._region_data import CONTINENT_POINTS, COUNTRY_POINTS, REGION_POINTS
+from edgecache.edge.regions import KNOWN_REGIONS, RegionChoice, great_circle_km, nearest_region, pick_region
 
 from .support import chord_km, nearest
 

@@ -1,4 +1,4 @@
-"""The generated region table (``edgecache._region_data``): complete, consistent, not stale."""
+"""The generated region table (``edgecache.edge._region_data``): complete, consistent, not stale."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgecache import _region_data as data
+from edgecache.edge import _region_data as data
 
 from .support import chord_km, nearest
 

@@ -20,8 +20,8 @@ from edgecache.entries import CachedEntry
 from edgecache.http import FetchError, FetchTimeout, Headers, Request, Response
 from edgecache.keys import entry_key, normalise_url
 from edgecache.regional import RegionalClients
-from edgecache.budget import SubrequestBudget, budgeted_regions
-from edgecache.replay import DrainSummary, drain_region
+from edgecache.sync.budget import SubrequestBudget, budgeted_regions
+from edgecache.sync.replay import DrainSummary, drain_region
 from edgecache.writes import WriteRecord, new_write_id
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 

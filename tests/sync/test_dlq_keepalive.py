@@ -13,15 +13,15 @@ import json
 
 import pytest
 
-from edgecache.budget import SubrequestBudget
+from edgecache.sync.budget import SubrequestBudget
 from edgecache.http import FetchError, Request
-from edgecache.replay import (
+from edgecache.sync.replay import (
     KEEPALIVE_BATCH,
     KEEPALIVE_RESERVE,
     RUN_RESERVE,
     keep_alive_after,
 )
-from edgecache.sync_app import SyncApp
+from edgecache.sync.app import SyncApp
 from edgecache.writes import WriteState
 
 from .support import ADMIN, REGIONS, CrashError, World

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from edgecache.budget import SubrequestBudget
+from edgecache.sync.budget import SubrequestBudget
 from edgecache.writes import WriteState
 
 from .support import REGIONS, CrashError, World

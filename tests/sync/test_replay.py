@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from edgecache.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
+from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
-from edgecache.replay import RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, retry_after_seconds, write_cost
+from edgecache.sync.replay import RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, retry_after_seconds, write_cost
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
 from .support import ENTRY_TTL, ORIGIN, REGIONS, CrashError, World, env

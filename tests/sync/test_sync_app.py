@@ -1,4 +1,4 @@
-"""sync_app.SyncApp: routes, triggers and operator endpoints, through ``handle`` and ``sweep``."""
+"""sync.app.SyncApp: routes, triggers and operator endpoints, through ``handle`` and ``sweep``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from edgecache import __version__
 
 from edgecache.http import Request, Response
 from edgecache.regional import RegionalClients
-from edgecache.sync_app import SyncApp
-from edgecache.webhook import sign
+from edgecache.sync.app import SyncApp
+from edgecache.sync.webhook import sign
 from edgecache.writes import WriteState
 
 from .support import ADMIN, REGIONS, SECRET, TOKEN, World

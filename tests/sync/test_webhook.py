@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgecache.webhook import MAX_BODY_BYTES, WebhookRejected, sign, verify_webhook
+from edgecache.sync.webhook import MAX_BODY_BYTES, WebhookRejected, sign, verify_webhook
 
 NOW = 1_800_000_000.0
 

@@ -35,22 +35,22 @@ import json
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from . import __version__
-from .admin import check_admin, queue_report
+from .. import __version__
+from ..admin import check_admin, queue_report
+from ..config import Config
+from ..entries import CachedEntry, EntryFormatError, end_to_end
+from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
+from ..keys import entry_key
+from ..logs import Log
+from ..momento.errors import MomentoError
+from ..regional import RegionalClients
+from ..responses import error_response, json_response, unrouted
+from ..router import Router
+from ..routes import Route, match_route
+from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
-from .config import Config
-from .entries import CachedEntry, EntryFormatError, end_to_end
-from .http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
-from .keys import entry_key
-from .logs import Log
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
-from .momento.errors import MomentoError
-from .regional import RegionalClients
 from .regions import RegionChoice, pick_region
-from .responses import error_response, json_response, unrouted
-from .router import Router
-from .routes import Route, match_route
-from .writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 
 __all__ = ["EdgeApp", "WRITE_METHODS"]
 

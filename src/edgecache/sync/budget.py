@@ -17,9 +17,9 @@ Errors:
 
 from __future__ import annotations
 
-from .config import Config
-from .http import Fetch, Request, Response
-from .regional import RegionalClients
+from ..config import Config
+from ..http import Fetch, Request, Response
+from ..regional import RegionalClients
 
 __all__ = ["SubrequestBudget", "BudgetExhausted", "budgeted_regions"]
 

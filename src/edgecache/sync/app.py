@@ -20,7 +20,7 @@ Two triggers drain the queues, and neither is enough alone:
   is about getting writes to the origin now and spends nothing on it.
 
 One invocation has one subrequest allowance, so everything it drains shares one
-:class:`~edgecache.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
+:class:`~edgecache.sync.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
 the drain it schedules runs in the same invocation. Exceptions become a Response in one place
 (:meth:`SyncApp.handle`); log lines carry regions, write ids, statuses and reasons, never
 secrets or bodies.
@@ -32,20 +32,20 @@ import asyncio
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__
-from .admin import check_admin, queue_report
+from .. import __version__
+from ..admin import check_admin, queue_report
+from ..config import Config, SyncConfig
+from ..http import Background, Clock, Fetch, Headers, Request, Response
+from ..logs import Log
+from ..momento.errors import MomentoError
+from ..queue import WriteQueue
+from ..regional import RegionalClients
+from ..responses import error_response, json_response, unrouted
+from ..router import Router
+from ..writes import RecordFormatError, WriteRecord, WriteState
 from .budget import SubrequestBudget, budgeted_regions
-from .config import Config, SyncConfig
-from .http import Background, Clock, Fetch, Headers, Request, Response
-from .logs import Log
-from .momento.errors import MomentoError
-from .queue import WriteQueue
-from .regional import RegionalClients
 from .replay import DrainSummary, drain_region
-from .responses import error_response, json_response, unrouted
-from .router import Router
 from .webhook import WebhookRejected, verify_webhook
-from .writes import RecordFormatError, WriteRecord, WriteState
 
 __all__ = ["SyncApp"]
 

@@ -45,17 +45,17 @@ import email.utils
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from .admin import STALE_WRITE_SECONDS
+from ..admin import STALE_WRITE_SECONDS
+from ..config import SyncConfig
+from ..entries import CachedEntry, EntryFormatError
+from ..http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
+from ..keys import QUEUE_KEY
+from ..logs import Log
+from ..momento.errors import MomentoError
+from ..queue import WriteQueue
+from ..regional import RegionalClients
+from ..writes import RecordFormatError, WriteRecord, WriteState
 from .budget import BudgetExhausted, SubrequestBudget
-from .config import SyncConfig
-from .entries import CachedEntry, EntryFormatError
-from .http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
-from .keys import QUEUE_KEY
-from .logs import Log
-from .momento.errors import MomentoError
-from .queue import WriteQueue
-from .regional import RegionalClients
-from .writes import RecordFormatError, WriteRecord, WriteState
 
 __all__ = [
     "DrainSummary",
@@ -215,7 +215,7 @@ async def drain_region(
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
     ``queue`` and ``regions`` must be built on ``budget.wrap(...)`` (see
-    :func:`~edgecache.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
+    :func:`~edgecache.sync.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
     still under the lease (see the module docstring).
     """

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .http import Headers, Request, Response
-from .routes import Route
+from ..http import Headers, Request, Response
+from ..routes import Route
 
 __all__ = [
     "CACHE_NAME",
