@@ -21,7 +21,7 @@ import pytest
 from devstack.stack import ROOT, Stack, StackConfig
 from tests.loopback import http
 from tests.loopback import wait_until as eventually
-from tests.runner.support import require_runtime, start_runner
+from tests.devstack.runner.support import require_runtime, start_runner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 

@@ -1,7 +1,7 @@
 """What the client tests run against: the Momento stand-in engine, behind a recording ``Fetch``.
 
 ``MomentoStandIn.handle`` is a ``Fetch`` (devstack/momento/engine.py), contract-tested over
-loopback and checked against the official SDK (tests/devstack_momento), so these tests and
+loopback and checked against the official SDK (tests/devstack/momento), so these tests and
 the stand-in cannot drift: there is one Momento fake, not two (style.md §11).
 
 ``Recording`` sits in front of it (style.md §2: a plain handler, no monkeypatching): it keeps

@@ -16,7 +16,7 @@ import pytest
 
 from devstack._process import ManagedProcess
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SERVE = ROOT / "devstack" / "runner" / "serve.mjs"
 READY = re.compile(r"ready on (http://\S+)")

@@ -1,7 +1,7 @@
 """The Pyodide runner serves a Worker entry module the way the Cloudflare runtime would.
 
 Everything here goes through real processes: ``node devstack/runner/serve.mjs`` with npm
-pyodide 0.28.2 and the PyPI ``workers`` SDK, serving tests/runner/fixtures/worker.py over
+pyodide 0.28.2 and the PyPI ``workers`` SDK, serving tests/devstack/runner/fixtures/worker.py over
 HTTP on a free 127.0.0.1 port. One runner per configuration is shared by the module (Pyodide
 starts in seconds) and stopped in the fixture's teardown.
 """
@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.loopback import Sink, http
-from tests.runner.support import FIXTURES, ROOT, SERVE, require_runtime, run_to_exit, start_runner
+from tests.devstack.runner.support import FIXTURES, ROOT, SERVE, require_runtime, run_to_exit, start_runner
 
 pytestmark = pytest.mark.node
 

@@ -1,6 +1,6 @@
 """The launcher behind ``make dev``: what it starts, how it wires it, how it fails and stops.
 
-The Workers here are tests/stack/fixtures/stack_worker.py in both roles (edge and sync), so
+The Workers here are tests/devstack/stack/fixtures/stack_worker.py in both roles (edge and sync), so
 these tests show the wiring itself — vars, webhook, cron, ports — independently of the real
 entry modules, which the end-to-end tests cover. Every stack runs on free 127.0.0.1 ports
 with its run folder under pytest's tmp_path, and is stopped by the test.
@@ -23,8 +23,8 @@ from devstack._devvars import write_dev_vars
 from devstack.dev import describe
 from devstack.stack import DEMO_ROUTES, REGIONS, ROOT, PortInUse, ServiceFailed, Stack, StackConfig, StackError
 from tests.loopback import http, wait_until
-from tests.runner.support import FIXTURES as RUNNER_FIXTURES
-from tests.runner.support import SERVE, require_runtime
+from tests.devstack.runner.support import FIXTURES as RUNNER_FIXTURES
+from tests.devstack.runner.support import SERVE, require_runtime
 
 WORKER = Path(__file__).resolve().parent / "fixtures" / "stack_worker.py"
 

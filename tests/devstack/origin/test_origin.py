@@ -23,7 +23,7 @@ from devstack._process import ManagedProcess
 from devstack.origin import FaultError, Faults, FaultSettings, ItemStore, OriginApp, OriginServer, merge_patch
 from tests.loopback import http
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 JSON = {"content-type": "application/json"}
 MERGE = {"content-type": "application/merge-patch+json"}
 

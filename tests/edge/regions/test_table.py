@@ -16,7 +16,7 @@ from edgecache.edge import _region_data as data
 
 from .support import chord_km, nearest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / "tools" / "derive_region_table.py"
 
 # momento.md §1: the 11 documented cells, one per AWS region.

@@ -20,7 +20,7 @@ from devstack.momento.__main__ import _parser
 from edgecache.http import Request, Response
 from edgecache.momento import Endpoints, LimitExceededError, MomentoClient
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CLI = [sys.executable, "-m", "devstack.momento"]
 TOKEN = "cli-test-token"
 

@@ -38,7 +38,7 @@ from edgecache.momento import messages as m
 
 from .support import CACHE, TOKEN, Harness
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).resolve().parent / "oracle" / "sdk_oracle.mjs"
 NODE = shutil.which("node")
 NPM_PACKAGES = ("@gomomento/sdk-web", "@gomomento/generated-types-webtext", "xhr2")

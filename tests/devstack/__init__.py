@@ -1,0 +1,1 @@
+"""Tests of the local system (devstack/): stand-in, demo origin, Pyodide runner, stack."""
