@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .router import match_path
+
 __all__ = ["Route", "MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
@@ -42,24 +44,8 @@ class Route:
     replay without the credential would be refused by the origin after we answered 202.
     """
 
-    @property
-    def caches_reads(self) -> bool:
-        return self.mode in ("cache", "write-behind")
-
     def matches(self, path: str) -> bool:
-        pattern_parts = self.pattern.strip("/").split("/")
-        path_parts = path.strip("/").split("/")
-        for index, part in enumerate(pattern_parts):
-            if part == "*":
-                return index == len(pattern_parts) - 1
-            if index >= len(path_parts):
-                return False
-            if part.startswith(":"):
-                if not path_parts[index]:
-                    return False
-            elif part != path_parts[index]:
-                return False
-        return len(path_parts) == len(pattern_parts)
+        return match_path(self.pattern, path) is not None
 
 
 def parse_routes(raw: str) -> tuple[Route, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgecache.router import Router
+from edgecache.router import Router, match_path
 
 
 async def health() -> str:
@@ -39,21 +39,25 @@ def router() -> Router:
 
 
 async def test_literal_route_matches_and_handler_runs(router: Router) -> None:
-    handler, params = router.match("GET", "/_edge/health")
+    found = router.match("GET", "/_edge/health")
+    handler, params = found.handler, found.params
     assert handler is health and params == {}
     assert await handler(**params) == "health"
 
 
 async def test_parameters_are_passed_by_name(router: Router) -> None:
-    handler, params = router.match("GET", "/_edge/writes/0190abc")
+    found = router.match("GET", "/_edge/writes/0190abc")
+    handler, params = found.handler, found.params
     assert params == {"id": "0190abc"}
     assert await handler(**params) == "write 0190abc"
-    handler, params = router.match("POST", "/_edge/dlq/eu-central-1/42/retry")
+    found = router.match("POST", "/_edge/dlq/eu-central-1/42/retry")
+    handler, params = found.handler, found.params
     assert await handler(**params) == "retry eu-central-1 42"
 
 
 def test_first_match_wins(router: Router) -> None:
-    handler, params = router.match("GET", "/_edge/writes/latest")
+    found = router.match("GET", "/_edge/writes/latest")
+    handler, params = found.handler, found.params
     assert handler is write_status and params == {"id": "latest"}
 
 
@@ -74,7 +78,7 @@ def test_non_matching_paths(router: Router, path: str) -> None:
 
 def test_trailing_slash_is_tolerated(router: Router) -> None:
     assert router.match("GET", "/_edge/health/") is not None
-    assert router.match("GET", "/_edge/writes/abc/")[1] == {"id": "abc"}
+    assert router.match("GET", "/_edge/writes/abc/").params == {"id": "abc"}
 
 
 def test_empty_parameter_segment_does_not_match() -> None:
@@ -95,3 +99,20 @@ def test_allows_lists_every_method_for_a_path(router: Router) -> None:
 def test_empty_router_matches_nothing() -> None:
     assert Router().match("GET", "/") is None
     assert Router().allows("/") == []
+
+
+def test_admin_is_a_property_of_the_route() -> None:
+    r = Router()
+    r.add("GET", "/_edge/queue", queue, admin=True)
+    r.add("GET", "/_edge/health", health)
+    assert r.match("GET", "/_edge/queue").admin is True
+    assert r.match("GET", "/_edge/health").admin is False
+
+
+@pytest.mark.parametrize(
+    "pattern, path, params",
+    [("/api/*", "/api", {}), ("/api/*", "/api/a/b", {}), ("/api/:id/*", "/api/7/x", {"id": "7"}),
+     ("*", "/anything/at/all", {}), ("/", "/", {}), ("/api/*", "/apis", None), ("/a/*/b", "/a/x/b", None)],
+)
+def test_match_path_trailing_star_takes_the_rest(pattern: str, path: str, params: dict | None) -> None:
+    assert match_path(pattern, path) == params

@@ -92,7 +92,7 @@ class EdgeApp:
         self.router = Router()
         self.router.add("GET", "/_edge/health", self._health)
         self.router.add("GET", "/_edge/writes/:id", self._write_status)
-        self.router.add("GET", "/_edge/queue", self._queue)
+        self.router.add("GET", "/_edge/queue", self._queue, admin=True)
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -125,8 +125,11 @@ class EdgeApp:
             found = self.router.match(request.method, path)
             if found is None:
                 return unrouted(request.method, path, self.router.allows(path))
-            handler, params = found
-            return await handler(request, choice, **params)
+            if found.admin:
+                refused = check_admin(request, self.config)
+                if refused is not None:
+                    return refused
+            return await found.handler(request, choice, **found.params)
 
         route = match_route(self.config.routes, path)
         if route is None or route.mode == "pass":
@@ -402,7 +405,4 @@ class EdgeApp:
         return error_response(404, "no such write (unknown id, or older than the queue's TTL)", write_id=id)
 
     async def _queue(self, request: Request, choice: RegionChoice) -> Response:
-        refused = check_admin(request, self.config)
-        if refused is not None:
-            return refused
         return await queue_report(self.regions, self.clock())

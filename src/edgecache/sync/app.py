@@ -75,11 +75,11 @@ class SyncApp:
         self.router = Router()
         self.router.add("POST", "/webhook", self._webhook)
         self.router.add("GET", "/_edge/health", self._health)
-        self.router.add("POST", "/_edge/sync", self._sync_now)
-        self.router.add("GET", "/_edge/queue", self._queue)
-        self.router.add("GET", "/_edge/dlq", self._dlq_list)
-        self.router.add("POST", "/_edge/dlq/:id/retry", self._dlq_retry)
-        self.router.add("DELETE", "/_edge/dlq/:id", self._dlq_discard)
+        self.router.add("POST", "/_edge/sync", self._sync_now, admin=True)
+        self.router.add("GET", "/_edge/queue", self._queue, admin=True)
+        self.router.add("GET", "/_edge/dlq", self._dlq_list, admin=True)
+        self.router.add("POST", "/_edge/dlq/:id/retry", self._dlq_retry, admin=True)
+        self.router.add("DELETE", "/_edge/dlq/:id", self._dlq_discard, admin=True)
 
     # -- entry points --------------------------------------------------------------------
 
@@ -88,10 +88,13 @@ class SyncApp:
         matched = self.router.match(request.method, parts.path)
         if matched is None:
             return unrouted(request.method, parts.path, self.router.allows(parts.path))
-        handler, params = matched
+        if matched.admin:
+            refused = check_admin(request, self.config)
+            if refused is not None:
+                return refused
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         try:
-            return await handler(request, query, background, **params)
+            return await matched.handler(request, query, background, **matched.params)
         except MomentoError as exc:
             self.log("sync.momento_error", level="error", path=parts.path, reason=str(exc))
             return error_response(503, "momento is unavailable", detail=str(exc))
@@ -145,9 +148,6 @@ class SyncApp:
                                    "regions": list(self.config.regions)})
 
     async def _sync_now(self, request: Request, query: dict, background: Background) -> Response:
-        denied = check_admin(request, self.config)
-        if denied:
-            return denied
         names, unknown = self._regions_from(query)
         if unknown:
             return unknown
@@ -155,12 +155,9 @@ class SyncApp:
         return json_response(200, {"summaries": [s.to_json() for s in summaries]})
 
     async def _queue(self, request: Request, query: dict, background: Background) -> Response:
-        return check_admin(request, self.config) or await queue_report(self.regions, self.clock())
+        return await queue_report(self.regions, self.clock())
 
     async def _dlq_list(self, request: Request, query: dict, background: Background) -> Response:
-        denied = check_admin(request, self.config)
-        if denied:
-            return denied
         names = list(self.config.regions)
         # One SortedSetFetch per region, then one Get per listed write: keep it all within
         # the invocation's subrequests.
@@ -192,9 +189,6 @@ class SyncApp:
         return json_response(200, {"regions": list(views)})
 
     async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
-        denied = check_admin(request, self.config)
-        if denied:
-            return denied
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
         regions = budgeted_regions(self.config, self.fetch, budget)
@@ -230,9 +224,6 @@ class SyncApp:
         return json_response(202, queued.public_view())
 
     async def _dlq_discard(self, request: Request, query: dict, background: Background, id: str) -> Response:
-        denied = check_admin(request, self.config)
-        if denied:
-            return denied
         found = await self._find_dead_letter(self.regions, id, query)
         if isinstance(found, Response):
             return found
