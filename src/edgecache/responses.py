@@ -11,7 +11,18 @@ from typing import Any
 
 from .http import Headers, Response
 
-__all__ = ["json_response", "error_response", "unrouted"]
+__all__ = ["Answer", "json_response", "error_response", "unrouted"]
+
+
+class Answer(Exception):
+    """Stop and answer this: raised where a handler's helper learns the answer (a 400 for a bad
+    merge patch, a 404/409 for a write that is not a dead letter, the origin's 502/504), and
+    turned into the Response in one place, each app's ``handle``. ``answer`` is that Response.
+    """
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
 
 
 def json_response(status: int, data: Any, headers: Headers | None = None) -> Response:

@@ -44,7 +44,7 @@ from ..keys import entry_key
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import RegionalClients
-from ..responses import error_response, json_response, unrouted
+from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
@@ -59,12 +59,8 @@ WRITE_METHODS = ("PUT", "DELETE", "PATCH")
 only the origin knows, so there is no GET entry to write through to."""
 
 
-class OriginFailed(Exception):
+class OriginFailed(Answer):
     """The origin gave no HTTP answer; ``answer`` is the 502/504 JSON the client gets."""
-
-    def __init__(self, answer: Response) -> None:
-        super().__init__(answer.status)
-        self.answer = answer
 
 # The body a deleted resource reads as until its DELETE reaches the origin (RFC 9110 §15.5.5:
 # 404 says nothing about why; the origin's own 404 replaces it once the write has synced).
@@ -100,8 +96,8 @@ class EdgeApp:
         choice = self.choose_region(request, cf)
         try:
             response = await self._dispatch(request, choice, background)
-        except OriginFailed as failed:
-            response = failed.answer
+        except Answer as stop:  # OriginFailed, a bad merge patch: the one place they become the answer
+            response = stop.answer
         except Exception as exc:  # a bug: answer in JSON and leave a trace, never a bare 500 page
             self.log("edge.unhandled", level="error", region=choice.region, method=request.method,
                      path=urlsplit(request.url).path, error=f"{type(exc).__name__}: {exc}")
@@ -215,8 +211,6 @@ class EdgeApp:
 
         if request.method == "PATCH":
             prepared = await self._patched_entry(request, client, region, key, now)
-            if isinstance(prepared, Response):
-                return prepared
             if prepared is None:
                 return await self._pass_through(request, detail="patch-needs-cached-json", kind="bypass")
             status, headers, body = prepared
@@ -272,15 +266,16 @@ class EdgeApp:
 
     async def _patched_entry(self, request: Request, client, region: str, key: str, now: float):
         """(status, headers, body) of the representation after a merge patch, or None when the
-        PATCH must pass through (not a merge patch, nothing JSON cached), or a 400 answer."""
+        PATCH must pass through (not a merge patch, nothing JSON cached); raises ``Answer`` (400)
+        when the patch is not JSON."""
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type != MERGE_PATCH:
             return None  # other patch formats only the origin understands
         try:
             patch = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            return error_response(400, "the merge patch is not valid JSON", detail=str(exc)[:200],
-                                  fix=f"send a JSON document with Content-Type: {MERGE_PATCH} (RFC 7396)")
+            raise Answer(error_response(400, "the merge patch is not valid JSON", detail=str(exc)[:200],
+                                        fix=f"send a JSON document with Content-Type: {MERGE_PATCH} (RFC 7396)"))
         try:
             raw = await client.get(key)
         except MomentoError as exc:

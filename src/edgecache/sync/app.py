@@ -40,7 +40,7 @@ from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
 from ..regional import RegionalClients
-from ..responses import error_response, json_response, unrouted
+from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..writes import RecordFormatError, WriteRecord, WriteState
 from .budget import SubrequestBudget, budgeted_regions
@@ -95,6 +95,8 @@ class SyncApp:
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         try:
             return await matched.handler(request, query, background, **matched.params)
+        except Answer as stop:  # a helper's "stop and answer this" (unknown region, not a dead letter)
+            return stop.answer
         except MomentoError as exc:
             self.log("sync.momento_error", level="error", path=parts.path, reason=str(exc))
             return error_response(503, "momento is unavailable", detail=str(exc))
@@ -148,9 +150,7 @@ class SyncApp:
                                    "regions": list(self.config.regions)})
 
     async def _sync_now(self, request: Request, query: dict, background: Background) -> Response:
-        names, unknown = self._regions_from(query)
-        if unknown:
-            return unknown
+        names = self._regions_from(query)
         summaries = await self._drain(names)
         return json_response(200, {"summaries": [s.to_json() for s in summaries]})
 
@@ -192,10 +192,7 @@ class SyncApp:
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
         regions = budgeted_regions(self.config, self.fetch, budget)
-        found = await self._find_dead_letter(regions, id, query)
-        if isinstance(found, Response):
-            return found
-        region, record = found
+        region, record = await self._find_dead_letter(regions, id, query)
         if record is None:
             return error_response(404, "no such write", write_id=id)
         if isinstance(record, RecordFormatError):
@@ -224,10 +221,7 @@ class SyncApp:
         return json_response(202, queued.public_view())
 
     async def _dlq_discard(self, request: Request, query: dict, background: Background, id: str) -> Response:
-        found = await self._find_dead_letter(self.regions, id, query)
-        if isinstance(found, Response):
-            return found
-        region, record = found
+        region, record = await self._find_dead_letter(self.regions, id, query)
         if record is None and "region" not in query:
             return error_response(404, "no such write", write_id=id)
         # With ?region= a DLQ entry whose record has expired can still be cleared.
@@ -270,35 +264,34 @@ class SyncApp:
         except Exception as exc:
             self.log("sync.background_failed", level="error", regions=names, reason=f"{type(exc).__name__}: {exc}")
 
-    def _regions_from(self, query: dict) -> tuple[list[str], Response | None]:
+    def _regions_from(self, query: dict) -> list[str]:
+        """The regions ``?region=`` names (all without it); raises ``Answer`` (404) for an unknown one."""
         region = query.get("region")
         if region is None:
-            return list(self.config.regions), None
+            return list(self.config.regions)
         if region not in self.config.regions:
-            return [], error_response(404, "unknown region", region=region, regions=list(self.config.regions))
-        return [region], None
+            raise Answer(error_response(404, "unknown region", region=region, regions=list(self.config.regions)))
+        return [region]
 
     async def _find_dead_letter(
         self, regions: RegionalClients, write_id: str, query: dict
-    ) -> tuple[str, WriteRecord | RecordFormatError | None] | Response:
-        """(region, record) of a dead-lettered write; a 404/409 answer when it is not one.
+    ) -> tuple[str, WriteRecord | RecordFormatError | None]:
+        """(region, record) of a dead-lettered write; raises ``Answer`` (404/409) when it is not one.
 
         The record is None when no region has it, and the RecordFormatError when it cannot
         be read (the replayer set it aside; it can only be discarded). Without ``?region=``
         every region's record is read (one Get each): write ids are unique, so at most one
         region has it.
         """
-        names, unknown = self._regions_from(query)
-        if unknown:
-            return unknown
+        names = self._regions_from(query)
         records = await asyncio.gather(*(_load(regions.queue(name), write_id) for name in names))
         hits = [(name, record) for name, record in zip(names, records) if record is not None]
         if not hits:
             return (names[0], None)
         region, record = hits[0]
         if isinstance(record, WriteRecord) and record.state is not WriteState.FAILED:
-            return error_response(409, f"write is {record.public_view()['status']}, not dead-lettered",
-                                  write_id=write_id, region=region)
+            raise Answer(error_response(409, f"write is {record.public_view()['status']}, not dead-lettered",
+                                        write_id=write_id, region=region))
         return region, record
 
 
