@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable
 
 from devstack.momento.engine import MomentoStandIn
+from edgecache.logs import check_level
 from edgecache.config import load_config
 from edgecache.edge.app import EdgeApp
 from edgecache.http import FetchError, Headers, Request, Response
@@ -113,6 +114,7 @@ class EdgeWorld:
         return f"{self._hex:016x}"
 
     def log(self, event: str, /, **fields) -> None:
+        check_level(fields.get("level", "info"))  # the logs module owns the spelling
         self.logs.append({"event": event, **fields})
 
     def events(self, name: str) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from devstack.momento.engine import MomentoStandIn
+from edgecache.logs import check_level
 from edgecache.config import load_config, load_sync_config
 from edgecache.entries import CachedEntry
 from edgecache.http import FetchError, FetchTimeout, Headers, Request, Response
@@ -193,6 +194,7 @@ class World:
         self._last_score = 0.0
 
     def log(self, event: str, /, **fields) -> None:
+        check_level(fields.get("level", "info"))  # the logs module owns the spelling
         self.logs.append({"event": event, **fields})
 
     def events(self, name: str) -> list[dict]:

@@ -150,14 +150,14 @@ class EdgeApp:
             raw = await client.get(key)
         except MomentoError as exc:
             # Fail open: a cache that is down must cost latency, not availability.
-            self.log("cache.unavailable", level="warn", region=region, operation="get", error=str(exc))
+            self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
             return await self._pass_through(request, detail="cache-unavailable", kind="miss")
 
         if raw is not None:
             try:
                 entry = CachedEntry.decode(raw)
             except EntryFormatError as exc:
-                self.log("cache.bad_entry", level="warn", region=region, error=str(exc))  # replaced below
+                self.log("cache.bad_entry", level="warning", region=region, error=str(exc))  # replaced below
             else:
                 now = self.clock()
                 remaining = max(0, entry.ttl - entry.age(now))
@@ -191,7 +191,7 @@ class EdgeApp:
             else:
                 await client.set_if_equal(key, entry.encode(), replacing, entry.ttl)
         except MomentoError as exc:
-            self.log("cache.fill_failed", level="warn", region=region, error=str(exc))
+            self.log("cache.fill_failed", level="warning", region=region, error=str(exc))
 
     # -- writes: write-through + queue -----------------------------------------------------
 
@@ -254,12 +254,12 @@ class EdgeApp:
 
         if entry_error or record_error or queue_error:
             failed = [name for name, err in (("entry", entry_error), ("record", record_error), ("queue", queue_error)) if err]
-            self.log("write.fallback", level="warn", region=region, write_id=write_id, method=request.method,
+            self.log("write.fallback", level="warning", region=region, write_id=write_id, method=request.method,
                      failed=failed, error=str(entry_error or record_error or queue_error))
             return await self._write_through_to_origin(request, record, client, queue, background)
         if publish_error:
             # Not fatal: the cron sweep visits every queue each minute. Only sync is slower.
-            self.log("write.publish_failed", level="warn", region=region, write_id=write_id, error=str(publish_error))
+            self.log("write.publish_failed", level="warning", region=region, write_id=write_id, error=str(publish_error))
         self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path)
         body_json = {"write_id": write_id, "status": WriteState.QUEUED.value, "region": region}
         return json_response(202, body_json, Headers({"location": f"/_edge/writes/{write_id}"}))
@@ -279,7 +279,7 @@ class EdgeApp:
         try:
             raw = await client.get(key)
         except MomentoError as exc:
-            self.log("cache.unavailable", level="warn", region=region, operation="get", error=str(exc))
+            self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
             return None
         if raw is None:
             return None
@@ -318,7 +318,7 @@ class EdgeApp:
         except MomentoError as exc:
             # Left in the queue, it replays later with the same Idempotency-Key: the origin
             # answers that from its idempotency store. Applied once either way.
-            self.log("write.fallback_unqueue_failed", level="warn", region=record.region, write_id=record.id,
+            self.log("write.fallback_unqueue_failed", level="warning", region=record.region, write_id=record.id,
                      error=str(exc))
         keyed = Request(request.method, request.url, request.headers.set("idempotency-key", record.id), request.body)
         # The entry now holds either the new representation, claiming a queued write (with a
@@ -332,7 +332,7 @@ class EdgeApp:
         try:
             await client.delete(record.entry_key)
         except MomentoError as exc:
-            self.log("cache.drop_failed", level="warn", region=record.region, write_id=record.id, error=str(exc))
+            self.log("cache.drop_failed", level="warning", region=record.region, write_id=record.id, error=str(exc))
 
     # -- the origin ------------------------------------------------------------------------
 
