@@ -1,7 +1,7 @@
 """``make bench``: figures for the claims the design makes, printed, never asserted.
 
 1. Latency: with every Momento call taking M ms and the origin O ms, a hit should cost about
-   M, a miss M + O, and a write about M (four concurrent calls), not 4 M.
+   M, a miss M + O, and a write about M (three concurrent calls, the publish after the answer), not 3 M.
 2. CPU per request in the core (CPython; Pyodide is slower, see the note it prints): the Free
    plan gives a Worker 10 ms of CPU per request.
 3. Memory: peak Python allocation while a 1 MB write goes through the edge.
@@ -112,7 +112,7 @@ async def bench_latency(momento_ms: float, origin_ms: float, rounds: int) -> Non
     print(f"   {'request':8} {'median ms':>10} {'model ms':>9}  (model: round trips the design promises)")
     for name, values in timings.items():
         print(f"   {name:8} {statistics.median(values):10.1f} {expected[name]:9.0f}")
-    print(f"   a write as four sequential calls would take ≈ {4 * momento_ms:.0f} ms")
+    print(f"   a write as three sequential calls would take ≈ {3 * momento_ms:.0f} ms")
 
 
 async def bench_cpu(rounds: int) -> None:

@@ -11,15 +11,20 @@ per invocation), asserted by ``tests/edge``:
     read, cache hit          1   Get in the picked region
     read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
-    write (PUT/DELETE)       4   concurrently: entry Set, record Set, queue SortedSetPut, publish
-    write (PATCH)            5   Get of the cached representation, then the same 4
-    write that cannot queue  6   the 4, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
+    write (PUT/DELETE)       3   concurrently: entry Set, record Set, queue SortedSetPut
+                                 (+1 topic publish after the 202, in waitUntil)
+    write (PATCH)            4   Get of the cached representation, then the same 3 (+1 publish)
+    write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
 
-Why a write is four *concurrent* calls and not a sequence: the user waits for the slowest
-of them, one round trip to the nearby region, instead of four. The price is a short window
+Why a write is three *concurrent* calls and not a sequence: the user waits for the slowest
+of them, one round trip to the nearby region, instead of three. The price is a short window
 in which the id is in the queue but its record is not yet stored; the replayer treats a
 young id without a record as "not yet written" rather than lost (see ``replay``).
+
+Why the topic publish is not among them: the 202 promises only that the write is stored
+(entry, record, queue). The publish merely wakes the sync Worker sooner, so it runs after the
+answer, in ``waitUntil``; if it is lost, the cron sweep (every minute) finds the queued id.
 
 Why a failed write falls back to the origin: a ``202`` is a promise. If the record or the
 queue entry may not have been stored, we must not promise; so we take the id back out of
@@ -247,25 +252,30 @@ class EdgeApp:
             client.set(key, entry.encode(), entry.ttl),
             queue.save(record),
             queue.add(write_id, self._next_score_ms(now)),
-            client.publish(self.config.queue_topic, message),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, MomentoError):
                 raise result
-        entry_error, record_error, queue_error, publish_error = results
+        entry_error, record_error, queue_error = results
 
         if entry_error or record_error or queue_error:
             failed = [name for name, err in (("entry", entry_error), ("record", record_error), ("queue", queue_error)) if err]
             self.log("write.fallback", level="warn", region=region, write_id=write_id, method=request.method,
                      failed=failed, error=str(entry_error or record_error or queue_error))
             return await self._write_through_to_origin(request, record, client, queue, background)
-        if publish_error:
-            # Not fatal: the cron sweep visits every queue each minute. Only sync is slower.
-            self.log("write.publish_failed", level="warn", region=region, write_id=write_id, error=str(publish_error))
+        background(self._publish(client, region, write_id, message))
         self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path)
         body_json = {"write_id": write_id, "status": WriteState.QUEUED.value, "region": region}
         return json_response(202, body_json, Headers({"location": f"/_edge/writes/{write_id}"}))
+
+    async def _publish(self, client, region: str, write_id: str, message: str) -> None:
+        """Wake the sync Worker (topic publish → Momento webhook), after the 202 (waitUntil)."""
+        try:
+            await client.publish(self.config.queue_topic, message)
+        except MomentoError as exc:
+            # Not fatal: the cron sweep visits every queue each minute. Only sync is slower.
+            self.log("write.publish_failed", level="warn", region=region, write_id=write_id, error=str(exc))
 
     async def _patched_entry(self, request: Request, client, region: str, key: str, now: float):
         """(status, headers, body) of the representation after a merge patch, or None when the
