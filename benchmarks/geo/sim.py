@@ -172,16 +172,15 @@ async def _run_country(model: Model, country: str, origin: str, regions: tuple[s
         response = await edge.handle(Request(method, "https://edge.geo" + path, headers, body), cf, background)
         elapsed = (loop.time() - started) * 1000 + edge_overhead
         trips = {k: counts[country][k] - before[k] for k in before}
-        await asyncio.gather(*background_jobs)
-        background_jobs.clear()
+        await settle()
         return elapsed, response, trips
 
     async def settle() -> None:
         while background_jobs or standin.topics.pending():
-            await standin.drain_webhooks()
             jobs = list(background_jobs)
-            background_jobs.clear()
+            background_jobs.clear()  # before awaiting: the jobs may start more (webhook -> drain)
             await asyncio.gather(*jobs)
+            await standin.drain_webhooks()
 
     miss, _, miss_trips = await timed("GET", "/api/items/1")
     await settle()
