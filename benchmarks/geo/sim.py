@@ -19,8 +19,9 @@ Figures per country (ms, as the user sees them, ``access_ms`` and ``worker_ms`` 
     pass_read      the same GET through the Worker on a pass-through route (colo -> origin)
     direct_read    the user's own round trip to the origin plus its service time
     direct_write   the same for a PUT (the origin's answer is the ack)
-    l1_hit         a hit served by the colo tier (``l1_ttl``): access + Worker + one colo cache
-                   lookup, from the model (the core has no l1 tier yet, so this is not run)
+    l1_hit         a hit on a route with ``l1_ttl``, served from the colo's own cache (the
+                   real code with ``MemoryColoCache``; each colo cache call costs
+                   ``colo_cache_ms``)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config, load_sync_config
 from edgecache.edge.app import EdgeApp
+from edgecache.edge.colo_cache import MemoryColoCache
 from edgecache.http import Headers, Request, Response
 from edgecache.sync.app import SyncApp
 
@@ -47,6 +49,7 @@ SYNC = "http://sync.geo/webhook"
 TOPIC = "edgecache-writes"
 EPOCH = 1_800_000_000.0
 ROUTES = json.dumps([{"pattern": "/api/items/:id", "mode": "write-behind", "ttl": 300},
+                     {"pattern": "/l1/items/:id", "mode": "write-behind", "ttl": 300, "l1_ttl": 5},
                      {"pattern": "/pass/*", "mode": "pass"}])
 
 
@@ -161,7 +164,8 @@ async def _run_country(model: Model, country: str, origin: str, regions: tuple[s
     for region in regions:
         standin.add_webhook(region, "edgecache", TOPIC, SYNC)
     serial = iter(range(1, 10**6))
-    edge = EdgeApp(config, fetch_from(country), clock, lambda: f"{next(serial):016x}", lambda *a, **k: None)
+    edge = EdgeApp(config, fetch_from(country), clock, lambda: f"{next(serial):016x}", lambda *a, **k: None,
+                   colo_cache=_TimedColoCache(MemoryColoCache(clock), model.colo_cache_ms))
     cf = {"country": country}
     edge_overhead = model.access_ms + model.worker_ms
 
@@ -193,9 +197,31 @@ async def _run_country(model: Model, country: str, origin: str, regions: tuple[s
     to_origin = (applied["/api/items/2"] - put_started) * 1000 + model.access_ms / 2 + model.worker_ms
     pass_read, _, _ = await timed("GET", "/pass/1")
     direct = model.user_to_origin(country, origin) + model.origin_service_ms
-    l1_hit = model.access_ms + model.worker_ms + model.colo_cache_ms
+    await timed("GET", "/l1/items/1")  # miss: origin, fill Momento
+    await timed("GET", "/l1/items/1")  # Momento hit, stored in the colo
+    l1_hit, l1_answer, l1_trips = await timed("GET", "/l1/items/1")
+    assert 'detail="colo"' in l1_answer.headers.get("cache-status", ""), l1_answer.headers
     return CountryResult(country, region, hit, miss, write_ack, to_origin, pass_read, direct, direct, l1_hit,
-                         {"hit": hit_trips, "miss": miss_trips, "write_ack": write_trips})
+                         {"hit": hit_trips, "miss": miss_trips, "write_ack": write_trips, "l1_hit": l1_trips})
+
+
+class _TimedColoCache:
+    """A colo's cache whose every call takes ``ms`` of (virtual) time."""
+
+    def __init__(self, inner: MemoryColoCache, ms: float) -> None:
+        self.inner, self.seconds = inner, ms / 1000
+
+    async def match(self, key: str) -> bytes | None:
+        await asyncio.sleep(self.seconds)
+        return await self.inner.match(key)
+
+    async def put(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        await asyncio.sleep(self.seconds)
+        await self.inner.put(key, value, ttl_seconds)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.sleep(self.seconds)
+        await self.inner.delete(key)
 
 
 def _region_xy(name: str) -> tuple[float, float]:
