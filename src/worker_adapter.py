@@ -15,6 +15,11 @@ What it translates, and why each choice:
 * ``background`` → ``ctx.waitUntil``: the coroutine is started as a task at once (so it
   runs even while the response streams) and the task is handed to the runtime, which keeps
   the isolate alive until it settles (up to 30 s after the response).
+* The colo tier (``l1_ttl``) → ``caches.default`` (:class:`WorkersColoCache`): the Cache API
+  is per colo and keyed by URL, so a core key becomes a URL on a host nobody serves, and
+  the TTL becomes ``Cache-Control: max-age``, which the Cache API honours. It is a no-op on
+  ``*.workers.dev`` (Cloudflare runs the Cache API only on custom domains): then every
+  lookup is a miss and the edge reads Momento as without ``l1_ttl``.
 * Configuration is read from ``self.env`` once per isolate. A bad configuration is logged
   once and every request gets the same ``503`` JSON naming the variable to fix — Workers
   vars and secrets cannot change without a new deployment, hence a new isolate.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 import js
 import pyodide.ffi
@@ -39,7 +45,7 @@ from edgecache.http import Background, FetchError, Headers, Request, Response
 from edgecache.logs import json_lines
 from edgecache.responses import json_response
 
-__all__ = ["log", "EnvView", "cf_of", "runtime_fetch", "respond", "configured"]
+__all__ = ["log", "EnvView", "WorkersColoCache", "cf_of", "runtime_fetch", "respond", "configured"]
 
 log = json_lines(print)  # print() → console.log → Workers Logs, one JSON object per line
 
@@ -102,6 +108,29 @@ async def runtime_fetch(request: Request) -> Response:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
     return Response(int(js_response.status), Headers(pairs), body)
+
+
+class WorkersColoCache:
+    """``edgecache.edge.colo_cache.ColoCache`` on the Workers Cache API (``caches.default``)."""
+
+    _PREFIX = "https://edgecache-l1.invalid/"  # .invalid (RFC 6761 §6.4): never a real origin
+
+    def _url(self, key: str) -> str:
+        return self._PREFIX + quote(key, safe="")
+
+    async def match(self, key: str) -> bytes | None:
+        found = await js.caches.default.match(self._url(key))
+        if found is None:  # undefined: not stored, or expired
+            return None
+        return bytes((await found.arrayBuffer()).to_bytes())
+
+    async def put(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        init = to_js({"headers": [["cache-control", f"max-age={int(ttl_seconds)}"]]},
+                     dict_converter=js.Object.fromEntries)
+        await js.caches.default.put(self._url(key), js.Response.new(to_js(value), init))
+
+    async def delete(self, key: str) -> None:
+        await js.caches.default.delete(self._url(key))
 
 
 def to_workers_response(response: Response) -> WorkersResponse:

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { USAGE, UsageError, parseCommandLine } from "./args.mjs";
 import { baseCf, overrideAllowed, requestCf } from "./cf.mjs";
 import { Activity, ExecutionContext, ScheduledController, describeError, exceptionSummary } from "./context.mjs";
+import { inColo, installColoCaches } from "./colo_cache.mjs";
 import { armCrons, nextFire } from "./cron.mjs";
 import { readBody, sendJson, sendResponse, sendText, toRequest } from "./http_bridge.mjs";
 import { StartupError, startWorker } from "./worker_runtime.mjs";
@@ -95,6 +96,7 @@ async function main() {
 
   let port = config.port; // the real one once listening (--port 0 picks a free port)
   const cfBase = baseCf(config.cf);
+  installColoCaches(); // caches.default per simulated colo (colo_cache.mjs)
   const allowOverride = overrideAllowed(env);
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -130,7 +132,7 @@ async function main() {
       const ctx = new ExecutionContext((p) => activity.track(p, `${req.method} ${url.pathname}`));
       let response;
       try {
-        response = await worker.fetch(request, ctx);
+        response = await inColo(cfResult.cf, () => worker.fetch(request, ctx));
       } catch (err) {
         // workerd logs the exception and answers 500; Cloudflare shows error 1101.
         log.error(`Uncaught exception in fetch (${req.method} ${url.pathname}):\n${describeError(err)}`);

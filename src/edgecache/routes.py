@@ -23,7 +23,10 @@ from .router import match_path
 __all__ = ["Route", "MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
-_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers"}
+_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers", "l1_ttl"}
+L1_MAX_TTL = 60
+"""Most seconds a colo may serve an entry from its own cache (``l1_ttl``): the bound on how
+stale another colo's readers can be after a write, so it stays short."""
 # Request headers that would split the cache per user or per connection if keyed on; the
 # credential case is handled by ``per_user`` (a hash of the credential, never the value).
 _UNKEYABLE = {"authorization", "cookie", "connection", "content-length", "host"}
@@ -43,6 +46,8 @@ class Route:
     Cookie on a route that does not list it is passed through synchronously, because a
     replay without the credential would be refused by the origin after we answered 202.
     """
+    l1_ttl: int = 0
+    """Seconds a colo keeps a Momento hit in its own cache (Workers Cache API); 0 = off."""
 
     def matches(self, path: str) -> bool:
         return match_path(self.pattern, path) is not None
@@ -88,6 +93,12 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
         replay = rule.get("replay_headers", [])
         if not isinstance(replay, list) or not all(isinstance(h, str) for h in replay):
             raise ValueError(f"{where}: replay_headers must be a list of header names")
+        l1_ttl = rule.get("l1_ttl", 0)
+        if not isinstance(l1_ttl, int) or isinstance(l1_ttl, bool) or not 0 <= l1_ttl <= min(L1_MAX_TTL, ttl):
+            raise ValueError(f"{where} has l1_ttl {l1_ttl!r}; use whole seconds from 0 (off) to "
+                             f"{min(L1_MAX_TTL, ttl)} (at most {L1_MAX_TTL} and at most the rule's ttl)")
+        if l1_ttl and mode == "pass":
+            raise ValueError(f"{where}: l1_ttl needs a caching mode (cache or write-behind), not pass")
         routes.append(
             Route(
                 pattern=pattern,
@@ -96,6 +107,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 key_headers=lowered,
                 per_user=per_user,
                 replay_headers=tuple(sorted({h.lower() for h in replay})),
+                l1_ttl=l1_ttl,
             )
         )
     return tuple(routes)

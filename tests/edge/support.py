@@ -89,7 +89,7 @@ class EdgeWorld:
 
     ``subrequests`` lists every fetch the app made (in the order it started them);
     ``max_in_flight`` is the most fetches that were ever outstanding at once, which is how
-    the tests tell four concurrent calls from four sequential ones.
+    the tests tell three concurrent calls from three sequential ones.
     """
 
     def __init__(self, **env_overrides: str) -> None:

@@ -11,15 +11,24 @@ per invocation), asserted by ``tests/edge``:
     read, cache hit          1   Get in the picked region
     read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
-    write (PUT/DELETE)       4   concurrently: entry Set, record Set, queue SortedSetPut, publish
-    write (PATCH)            5   Get of the cached representation, then the same 4
-    write that cannot queue  6   the 4, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
+    write (PUT/DELETE)       3   concurrently: entry Set, record Set, queue SortedSetPut
+                                 (+1 topic publish after the 202, in waitUntil)
+    write (PATCH)            4   Get of the cached representation, then the same 3 (+1 publish)
+    write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
 
-Why a write is four *concurrent* calls and not a sequence: the user waits for the slowest
-of them, one round trip to the nearby region, instead of four. The price is a short window
+With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
+subrequests (one colo-local Cache API lookup); a Momento hit adds a colo-local store in
+waitUntil; a write also deletes its key from the writer's colo cache, concurrently with the 3.
+
+Why a write is three *concurrent* calls and not a sequence: the user waits for the slowest
+of them, one round trip to the nearby region, instead of three. The price is a short window
 in which the id is in the queue but its record is not yet stored; the replayer treats a
 young id without a record as "not yet written" rather than lost (see ``replay``).
+
+Why the topic publish is not among them: the 202 promises only that the write is stored
+(entry, record, queue). The publish merely wakes the sync Worker sooner, so it runs after the
+answer, in ``waitUntil``; if it is lost, the cron sweep (every minute) finds the queued id.
 
 Why a failed write falls back to the origin: a ``202`` is a promise. If the record or the
 queue entry may not have been stored, we must not promise; so we take the id back out of
@@ -48,6 +57,7 @@ from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
+from .colo_cache import ColoCache
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
@@ -75,9 +85,12 @@ class EdgeApp:
         clock: Clock,
         random_hex: Callable[[], str],
         log: Log,
+        colo_cache: ColoCache | None = None,
     ) -> None:
         """``random_hex`` gives the random half of each write id (``secrets.token_hex(8)`` in the
-        Worker: entropy is only allowed inside a handler, never at import)."""
+        Worker: entropy is only allowed inside a handler, never at import). ``colo_cache`` is
+        this colo's cache for routes with ``l1_ttl`` (``caches.default`` in the Worker)."""
+        self.colo_cache = colo_cache
         self.config = config
         self.fetch = fetch
         self.clock = clock
@@ -145,6 +158,11 @@ class EdgeApp:
         client = self.regions.client(region)
         key = entry_key(request.url, request.headers, route.key_headers, decision.credential)
         head = request.method == "HEAD"
+        l1 = self.colo_cache if route.l1_ttl else None
+        if l1 is not None:
+            local = await self._colo_hit(l1, key, head)
+            if local is not None:
+                return local
 
         try:
             raw = await client.get(key)
@@ -162,6 +180,8 @@ class EdgeApp:
                 now = self.clock()
                 remaining = max(0, entry.ttl - entry.age(now))
                 detail = "pending-write" if entry.dirty_write else None
+                if l1 is not None and remaining > 0:
+                    background(self._colo_store(l1, key, raw, min(route.l1_ttl, remaining)))
                 return entry.to_response(now, cache_status("hit", detail, ttl=remaining), head=head)
 
         origin_response = await self._origin(request)
@@ -176,6 +196,37 @@ class EdgeApp:
             background(self._fill(client, region, key, entry, replacing=raw))
             return self._forwarded(origin_response, cache_status("miss", ttl=stored.ttl, stored=True))
         return self._forwarded(origin_response, cache_status("miss", stored.reason))
+
+    async def _colo_hit(self, l1: ColoCache, key: str, head: bool) -> Response | None:
+        """A hit from this colo's own cache (``l1_ttl``), or None. Never fails the request."""
+        try:
+            raw = await l1.match(key)
+            entry = CachedEntry.decode(raw) if raw is not None else None
+        except Exception as exc:  # a platform cache we do not control: a miss, with a trace
+            self.log("colo_cache.unavailable", level="warning", operation="match", error=f"{type(exc).__name__}: {exc}")
+            return None
+        if entry is None:
+            return None
+        now = self.clock()
+        remaining = max(0, entry.ttl - entry.age(now))
+        detail = "colo,pending-write" if entry.dirty_write else "colo"
+        return entry.to_response(now, cache_status("hit", detail, ttl=remaining), head=head)
+
+    async def _colo_store(self, l1: ColoCache, key: str, raw: bytes, ttl: int) -> None:
+        try:
+            await l1.put(key, raw, ttl)
+        except Exception as exc:
+            self.log("colo_cache.unavailable", level="warning", operation="put", error=f"{type(exc).__name__}: {exc}")
+
+    async def _colo_purge(self, route: Route, key: str) -> None:
+        """The writer's colo forgets the key, so the writer reads their own write; other
+        colos keep theirs for at most ``l1_ttl`` (module ``colo_cache``)."""
+        if not route.l1_ttl or self.colo_cache is None:
+            return
+        try:
+            await self.colo_cache.delete(key)
+        except Exception as exc:
+            self.log("colo_cache.unavailable", level="warning", operation="delete", error=f"{type(exc).__name__}: {exc}")
 
     async def _fill(self, client, region: str, key: str, entry: CachedEntry, *, replacing: bytes | None) -> None:
         """Store a miss's answer after the user has it (``waitUntil``). A failure only costs
@@ -244,25 +295,31 @@ class EdgeApp:
             client.set(key, entry.encode(), entry.ttl),
             queue.save(record),
             queue.add(write_id, self._next_score_ms(now)),
-            client.publish(self.config.queue_topic, message),
+            self._colo_purge(route, key),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, MomentoError):
                 raise result
-        entry_error, record_error, queue_error, publish_error = results
+        entry_error, record_error, queue_error, _ = results
 
         if entry_error or record_error or queue_error:
             failed = [name for name, err in (("entry", entry_error), ("record", record_error), ("queue", queue_error)) if err]
             self.log("write.fallback", level="warning", region=region, write_id=write_id, method=request.method,
                      failed=failed, error=str(entry_error or record_error or queue_error))
             return await self._write_through_to_origin(request, record, client, queue, background)
-        if publish_error:
-            # Not fatal: the cron sweep visits every queue each minute. Only sync is slower.
-            self.log("write.publish_failed", level="warning", region=region, write_id=write_id, error=str(publish_error))
+        background(self._publish(client, region, write_id, message))
         self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path)
         body_json = {"write_id": write_id, "status": WriteState.QUEUED.value, "region": region}
         return json_response(202, body_json, Headers({"location": f"/_edge/writes/{write_id}"}))
+
+    async def _publish(self, client, region: str, write_id: str, message: str) -> None:
+        """Wake the sync Worker (topic publish → Momento webhook), after the 202 (waitUntil)."""
+        try:
+            await client.publish(self.config.queue_topic, message)
+        except MomentoError as exc:
+            # Not fatal: the cron sweep visits every queue each minute. Only sync is slower.
+            self.log("write.publish_failed", level="warning", region=region, write_id=write_id, error=str(exc))
 
     async def _patched_entry(self, request: Request, client, region: str, key: str, now: float):
         """(status, headers, body) of the representation after a merge patch, or None when the

@@ -109,7 +109,7 @@ def keep_alive_after(queue_ttl_seconds: int) -> float:
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
-(see ``_replay_one``): far more than the edge's four concurrent calls take."""
+(see ``_replay_one``): far more than the edge's three concurrent calls take."""
 
 
 class _RecordNotYetStored(Exception):
