@@ -49,6 +49,7 @@ from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
+from .freshness import initial_age
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
 
@@ -161,19 +162,26 @@ class EdgeApp:
                 self.log("cache.bad_entry", level="warn", region=region, error=str(exc))  # replaced below
             else:
                 now = self.clock()
-                remaining = max(0, entry.ttl - entry.age(now))
-                detail = "pending-write" if entry.dirty_write else None
-                return entry.to_response(now, cache_status("hit", detail, ttl=remaining), head=head)
+                remaining = entry.remaining(now)
+                if entry.dirty_write:  # the user's own write, whatever the old headers said
+                    return entry.to_response(now, cache_status("hit", "pending-write", ttl=max(0, remaining)),
+                                             head=head)
+                if remaining > 0:  # RFC 9111 §4.2: fresh
+                    return entry.to_response(now, cache_status("hit", ttl=remaining), head=head)
+                # Stale (Momento's TTL rounds up): forwarded as a miss and replaced below.
 
+        request_time = self.clock()
         origin_response = await self._origin(request)
+        response_time = self.clock()
         if head:
             # A HEAD answer has no body to store; the next GET fills the entry.
             return self._forwarded(origin_response, cache_status("miss", "head"))
+        age = initial_age(origin_response.headers, request_time, response_time)
         stored = storage_decision(origin_response, route, route.key_headers,
-                                  keyed_per_user=decision.credential is not None)
+                                  keyed_per_user=decision.credential is not None, now=response_time, age=age)
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
-                                self.clock(), stored.ttl)
+                                response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
             background(self._fill(client, region, key, entry, replacing=raw))
             return self._forwarded(origin_response, cache_status("miss", ttl=stored.ttl, stored=True))
         return self._forwarded(origin_response, cache_status("miss", stored.reason))

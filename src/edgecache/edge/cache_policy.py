@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..http import Headers, Request, Response
 from ..routes import Route
+from .freshness import HEURISTIC_STATUSES, freshness_lifetime, shared_directives
 
 __all__ = [
     "CACHE_NAME",
@@ -33,9 +34,9 @@ CREDENTIAL_HEADERS = ("authorization", "cookie")
 
 CACHE_NAME = "edgecache"  # the cache's identifier in Cache-Status (RFC 9211 §2)
 
-# RFC 9110 §15.1: statuses that are heuristically cacheable. 206 is left out: we do not
-# store or combine ranges.
-_CACHEABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501})
+# RFC 9111 §3: a status that is not heuristically cacheable may still be stored when the
+# response says explicitly how long it is fresh. These are the ones we understand.
+_EXPLICITLY_CACHEABLE = HEURISTIC_STATUSES | {302, 303, 307}
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,20 @@ class Decision:
     allowed: bool
     reason: str
     ttl: int = 0
+    """Request decisions: the route's TTL. Storage decisions: the Momento TTL of the entry."""
     credential: str | None = None
     """For per-user routes: the credential whose hash goes into the key (never stored)."""
+    lifetime: int = 0
+    """Freshness lifetime (RFC 9111 §4.2.1) of a stored response."""
+    age: float = 0.0
+    """Its corrected initial age (RFC 9111 §4.2.3) when stored."""
 
 
 def parse_cache_control(headers: Headers) -> dict[str, str | None]:
     """Directives of every Cache-Control field, lower-cased; ``max-age=60`` → {"max-age": "60"}.
 
     Malformed pieces are skipped (RFC 9111 §4.2.1 says a cache should treat an invalid
-    max-age as stale; we simply do not store it, see ``_freshness``).
+    max-age as stale; see ``freshness.freshness_lifetime``).
     """
     directives: dict[str, str | None] = {}
     for field in headers.get_all("cache-control"):
@@ -79,18 +85,21 @@ def request_decision(request: Request, route: Route) -> Decision:
 
 
 def storage_decision(
-    response: Response, route: Route, key_headers: tuple[str, ...], *, keyed_per_user: bool | None = None
+    response: Response, route: Route, key_headers: tuple[str, ...], *, keyed_per_user: bool | None = None,
+    now: float = 0.0, age: float = 0.0,
 ) -> Decision:
     """Whether an origin response to a GET may be stored, and its TTL in seconds.
 
     ``keyed_per_user``: whether the entry's key holds a user's credential hash (the request
-    had one on a ``per_user`` route). Defaults to ``route.per_user``.
+    had one on a ``per_user`` route). Defaults to ``route.per_user``. ``now``: when it was
+    received (for ``Expires`` without ``Date``); ``age``: its corrected initial age
+    (``freshness.initial_age``).
     """
     if keyed_per_user is None:
         keyed_per_user = route.per_user
-    if response.status not in _CACHEABLE_STATUSES:
+    if response.status not in _EXPLICITLY_CACHEABLE:
         return Decision(False, "status")
-    cc = parse_cache_control(response.headers)
+    cc, _field = shared_directives(response.headers)  # RFC 9213: CDN-Cache-Control first
     if "no-store" in cc:
         return Decision(False, "no-store")
     if "private" in cc and not keyed_per_user:
@@ -112,26 +121,13 @@ def storage_decision(
         # The origin says the body depends on headers our key ignores: one user's variant
         # would be served to another. (Accept-Encoding is safe: fetch decodes the body.)
         return Decision(False, "vary-" + "-".join(sorted(unkeyed)))
-    ttl = _freshness(cc, route.ttl)
-    if ttl <= 0:
+    lifetime = freshness_lifetime(response.status, response.headers, cc, route, now)
+    if lifetime.source == "status":
+        return Decision(False, "status")  # RFC 9111 §3: not heuristically cacheable, no explicit lifetime
+    remaining = int(lifetime.seconds - age)  # RFC 9111 §4.2: fresh while lifetime > current age
+    if remaining <= 0:
         return Decision(False, "stale")
-    return Decision(True, "stored", ttl=ttl)
-
-
-def _freshness(cc: dict[str, str | None], route_ttl: int) -> int:
-    """The TTL: the origin's own shared-cache lifetime when it gives one, else the route's.
-
-    RFC 9111 §4.2.1: s-maxage, then max-age, win over any heuristic (our route TTL is that
-    heuristic). The route TTL also caps the origin's, so an operator can bound staleness.
-    """
-    for name in ("s-maxage", "max-age"):
-        if name in cc:
-            value = cc[name]
-            # isascii: str.isdigit() accepts "²" (int() then raises) and "١٢" (int() reads 12).
-            if value is None or not (value.isascii() and value.isdigit()):
-                return 0
-            return min(int(value), route_ttl)
-    return route_ttl
+    return Decision(True, "stored", ttl=remaining, lifetime=lifetime.seconds, age=age)
 
 
 def cache_status(kind: str, detail: str | None = None, *, ttl: int | None = None, stored: bool = False) -> str:
