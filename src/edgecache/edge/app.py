@@ -49,7 +49,10 @@ from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
-from .freshness import initial_age
+from . import request_directives
+from .conditional import evaluate, not_modified
+from .freshness import initial_age, shared_directives
+from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
 
@@ -147,6 +150,8 @@ class EdgeApp:
         client = self.regions.client(region)
         key = entry_key(request.url, request.headers, route.key_headers, decision.credential)
         head = request.method == "HEAD"
+        wanted = request_directives.parse(request.headers)
+        forwarded, forward_detail = "miss", None
 
         try:
             raw = await client.get(key)
@@ -164,18 +169,30 @@ class EdgeApp:
                 now = self.clock()
                 remaining = entry.remaining(now)
                 if entry.dirty_write:  # the user's own write, whatever the old headers said
-                    return entry.to_response(now, cache_status("hit", "pending-write", ttl=max(0, remaining)),
-                                             head=head)
-                if remaining > 0:  # RFC 9111 §4.2: fresh
-                    return entry.to_response(now, cache_status("hit", ttl=remaining), head=head)
-                # Stale (Momento's TTL rounds up): forwarded as a miss and replaced below.
+                    return self._from_cache(request, entry, now,
+                                            cache_status("hit", "pending-write", ttl=max(0, remaining)), head)
+                use = reuse(wanted, entry.age(now), remaining, shared_directives(entry.headers)[0])
+                if use.allowed:  # RFC 9111 §4.2 fresh, or stale as the request's max-stale allows
+                    detail = None if use.reason == "fresh" else use.reason
+                    return self._from_cache(request, entry, now, cache_status("hit", detail, ttl=max(0, remaining)),
+                                            head)
+                # RFC 9211 §2.2: fwd=stale when the entry was too old, fwd=request when the
+                # request's own directives refused it; the answer replaces the entry below.
+                forwarded, forward_detail = ("stale", None) if use.reason == "stale" else ("request", use.reason)
+
+        if wanted.only_if_cached:
+            # RFC 9111 §5.2.1.7: nothing usable is stored, and the client forbids asking the origin.
+            refused = error_response(504, "only-if-cached: no usable stored response",
+                                     fix="retry without Cache-Control: only-if-cached")
+            return Response(504, refused.headers.set("cache-status", cache_status(forwarded, "only-if-cached")),
+                            refused.body)
 
         request_time = self.clock()
         origin_response = await self._origin(request)
         response_time = self.clock()
         if head:
             # A HEAD answer has no body to store; the next GET fills the entry.
-            return self._forwarded(origin_response, cache_status("miss", "head"))
+            return self._forwarded(origin_response, cache_status(forwarded, "head"))
         age = initial_age(origin_response.headers, request_time, response_time)
         stored = storage_decision(origin_response, route, route.key_headers,
                                   keyed_per_user=decision.credential is not None, now=response_time, age=age)
@@ -183,8 +200,17 @@ class EdgeApp:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
             background(self._fill(client, region, key, entry, replacing=raw))
-            return self._forwarded(origin_response, cache_status("miss", ttl=stored.ttl, stored=True))
-        return self._forwarded(origin_response, cache_status("miss", stored.reason))
+            return self._forwarded(origin_response,
+                                   cache_status(forwarded, forward_detail, ttl=stored.ttl, stored=True))
+        return self._forwarded(origin_response, cache_status(forwarded, stored.reason))
+
+    def _from_cache(self, request: Request, entry: CachedEntry, now: float, status_value: str,
+                    head: bool) -> Response:
+        """A stored response, or the 304 it makes of the client's conditional (RFC 9110 §13)."""
+        response = entry.to_response(now, status_value, head=head)
+        if entry.status == 200 and evaluate(request.headers, response.headers):
+            return Response(304, not_modified(response.headers))  # RFC 9110 §15.4.5
+        return response
 
     async def _fill(self, client, region: str, key: str, entry: CachedEntry, *, replacing: bytes | None) -> None:
         """Store a miss's answer after the user has it (``waitUntil``). A failure only costs
