@@ -15,6 +15,7 @@ per invocation), asserted by ``tests/edge``:
     write (PATCH)            5   Get of the cached representation, then the same 4
     write that cannot queue  6   the 4, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
+    unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
 
 Why a write is four *concurrent* calls and not a sequence: the user waits for the slowest
 of them, one round trip to the nearby region, instead of four. The price is a short window
@@ -52,6 +53,7 @@ from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, st
 from . import request_directives
 from .conditional import evaluate, not_modified
 from .freshness import initial_age, shared_directives
+from .invalidation import invalidated_urls
 from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
@@ -139,7 +141,9 @@ class EdgeApp:
             return await self._read(request, route, choice.region, background)
         if route.mode == "write-behind" and request.method in WRITE_METHODS:
             return await self._write(request, route, choice.region, background)
-        return await self._pass_through(request, detail=None)
+        response = await self._pass_through(request, detail=None)
+        self._invalidate(request, response, background)
+        return response
 
     # -- reads: cache-aside ----------------------------------------------------------------
 
@@ -211,6 +215,30 @@ class EdgeApp:
         if entry.status == 200 and evaluate(request.headers, response.headers):
             return Response(304, not_modified(response.headers))  # RFC 9110 §15.4.5
         return response
+
+    def _invalidate(self, request: Request, response: Response, background: Background) -> None:
+        """RFC 9111 §4.4: after an unsafe request's non-error answer, delete the stored
+        responses of its target and same-host Location / Content-Location, in every region
+        (one Delete per URL and region, in ``waitUntil``; see ``invalidation``)."""
+        keys = []
+        for url in invalidated_urls(request.method, request.url, response):
+            route = match_route(self.config.routes, urlsplit(url).path or "/")
+            if route is None or route.mode != "cache":
+                continue  # nothing stored, or a write-behind entry the write path owns
+            keys.append(entry_key(url, request.headers, route.key_headers))
+            credential = next((v for name in CREDENTIAL_HEADERS if (v := request.headers.get(name))), None)
+            if route.per_user and credential is not None:
+                keys.append(entry_key(url, request.headers, route.key_headers, credential))
+        if keys:
+            background(self._delete_everywhere(keys))
+
+    async def _delete_everywhere(self, keys: list[str]) -> None:
+        async def delete(region: str, key: str) -> None:
+            try:
+                await self.regions.client(region).delete(key)
+            except MomentoError as exc:  # the entry then lives until its TTL: logged, not fatal
+                self.log("cache.invalidate_failed", level="warn", region=region, error=str(exc))
+        await asyncio.gather(*(delete(region, key) for region in self.regions.names for key in keys))
 
     async def _fill(self, client, region: str, key: str, entry: CachedEntry, *, replacing: bytes | None) -> None:
         """Store a miss's answer after the user has it (``waitUntil``). A failure only costs
