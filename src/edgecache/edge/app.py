@@ -11,6 +11,8 @@ per invocation), asserted by ``tests/edge``:
     read, cache hit          1   Get in the picked region
     read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
+    read, stale entry        2   Get, conditional origin request  (+1 SetIf after a 304/200, waitUntil)
+    read, stale-while-reval. 1   Get                   (+ origin and SetIf in waitUntil)
     write (PUT/DELETE)       4   concurrently: entry Set, record Set, queue SortedSetPut, publish
     write (PATCH)            5   Get of the cached representation, then the same 4
     write that cannot queue  6   the 4, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
@@ -51,8 +53,8 @@ from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
 from . import request_directives
-from .conditional import evaluate, not_modified
-from .freshness import initial_age, shared_directives
+from .conditional import evaluate, not_modified, revalidation_request
+from .freshness import initial_age, shared_directives, stale_windows, updated_headers
 from .invalidation import invalidated_urls
 from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
@@ -156,6 +158,7 @@ class EdgeApp:
         head = request.method == "HEAD"
         wanted = request_directives.parse(request.headers)
         forwarded, forward_detail = "miss", None
+        stale, stale_if_error = None, False
 
         try:
             raw = await client.get(key)
@@ -175,14 +178,24 @@ class EdgeApp:
                 if entry.dirty_write:  # the user's own write, whatever the old headers said
                     return self._from_cache(request, entry, now,
                                             cache_status("hit", "pending-write", ttl=max(0, remaining)), head)
-                use = reuse(wanted, entry.age(now), remaining, shared_directives(entry.headers)[0])
+                stored_cc = shared_directives(entry.headers)[0]
+                use = reuse(wanted, entry.age(now), remaining, stored_cc)
                 if use.allowed:  # RFC 9111 §4.2 fresh, or stale as the request's max-stale allows
                     detail = None if use.reason == "fresh" else use.reason
                     return self._from_cache(request, entry, now, cache_status("hit", detail, ttl=max(0, remaining)),
                                             head)
+                swr, sie = stale_windows(stored_cc)
+                if use.reason == "stale" and swr > 0 and -remaining <= swr:
+                    # RFC 5861 §3: serve it stale now, revalidate after the answer (waitUntil).
+                    background(self._refresh(request, route, decision, client, region, key, raw, entry))
+                    return self._from_cache(request, entry, now,
+                                            cache_status("hit", "stale-while-revalidate", ttl=remaining), head)
                 # RFC 9211 §2.2: fwd=stale when the entry was too old, fwd=request when the
                 # request's own directives refused it; the answer replaces the entry below.
                 forwarded, forward_detail = ("stale", None) if use.reason == "stale" else ("request", use.reason)
+                if not head:  # a HEAD's answer could not refresh the body; it is forwarded as it is
+                    stale = entry
+                    stale_if_error = use.reason == "stale" and sie > 0 and -remaining <= sie  # RFC 5861 §4
 
         if wanted.only_if_cached:
             # RFC 9111 §5.2.1.7: nothing usable is stored, and the client forbids asking the origin.
@@ -190,23 +203,72 @@ class EdgeApp:
                                      fix="retry without Cache-Control: only-if-cached")
             return Response(504, refused.headers.set("cache-status", cache_status(forwarded, "only-if-cached")),
                             refused.body)
+        return await self._forward(request, route, decision, client, region, key, raw, stale, background,
+                                   forwarded=forwarded, forward_detail=forward_detail, stale_if_error=stale_if_error)
 
+    async def _forward(self, request: Request, route: Route, decision, client, region: str, key: str,
+                       raw: bytes | None, stale: CachedEntry | None, background: Background, *,
+                       forwarded: str = "stale", forward_detail: str | None = None,
+                       stale_if_error: bool = False) -> Response:
+        """Ask the origin, conditionally when a stale entry has a validator (RFC 9111 §4.3.1),
+        and store what may be stored (replacing ``raw``, conditionally, in ``background``)."""
+        head = request.method == "HEAD"
+        upstream = revalidation_request(request, stale.headers) if stale is not None else request
         request_time = self.clock()
-        origin_response = await self._origin(request)
+        try:
+            origin_response = await self._origin(upstream)
+        except OriginFailed:
+            if stale is not None and stale_if_error:  # RFC 5861 §4: the origin gave no answer
+                return self._from_cache(request, stale, self.clock(), cache_status(
+                    "stale", "stale-if-error", ttl=stale.remaining(self.clock())), head)
+            raise
         response_time = self.clock()
+        fwd_status = origin_response.status if forwarded == "stale" else None
+        age = initial_age(origin_response.headers, request_time, response_time)
+        if stale is not None and origin_response.status == 304:
+            # RFC 9111 §4.3.3-4.3.4: the stored response is still good; take the 304's headers.
+            merged = Response(stale.status, updated_headers(stale.headers, end_to_end(origin_response.headers)),
+                              stale.body)
+            stored = storage_decision(merged, route, route.key_headers, keyed_per_user=decision.credential is not None,
+                                      now=response_time, age=age)
+            entry = CachedEntry(merged.status, merged.headers, merged.body, response_time, stored.ttl,
+                                initial_age=age, lifetime=stored.lifetime)
+            if not stored.allowed:
+                return self._from_cache(request, entry, response_time, cache_status(
+                    forwarded, stored.reason, fwd_status=fwd_status), head)
+            background(self._fill(client, region, key, entry, replacing=raw))
+            return self._from_cache(request, entry, response_time, cache_status(
+                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True),
+                head)
+        if stale is not None and stale_if_error and origin_response.status in (500, 502, 503, 504):
+            return self._from_cache(request, stale, response_time, cache_status(  # RFC 5861 §4
+                "stale", "stale-if-error", fwd_status=fwd_status, ttl=stale.remaining(response_time)), head)
         if head:
             # A HEAD answer has no body to store; the next GET fills the entry.
             return self._forwarded(origin_response, cache_status(forwarded, "head"))
-        age = initial_age(origin_response.headers, request_time, response_time)
         stored = storage_decision(origin_response, route, route.key_headers,
                                   keyed_per_user=decision.credential is not None, now=response_time, age=age)
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
             background(self._fill(client, region, key, entry, replacing=raw))
-            return self._forwarded(origin_response,
-                                   cache_status(forwarded, forward_detail, ttl=stored.ttl, stored=True))
-        return self._forwarded(origin_response, cache_status(forwarded, stored.reason))
+            return self._forwarded(origin_response, cache_status(
+                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True))
+        return self._forwarded(origin_response, cache_status(forwarded, stored.reason, fwd_status=fwd_status))
+
+    async def _refresh(self, request: Request, route: Route, decision, client, region: str, key: str,
+                       raw: bytes, stale: CachedEntry) -> None:
+        """The stale-while-revalidate refresh, in ``waitUntil``: the same conditional fetch
+        and conditional store as a foreground revalidation. A failure leaves the stale entry
+        to the end of its grace (the origin failure is already logged)."""
+        fills: list = []
+        try:
+            await self._forward(Request("GET", request.url, request.headers), route, decision, client, region,
+                                key, raw, stale, fills.append)
+        except OriginFailed:
+            return
+        for fill in fills:
+            await fill
 
     def _from_cache(self, request: Request, entry: CachedEntry, now: float, status_value: str,
                     head: bool) -> Response:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..http import Headers, Request, Response
 from ..routes import Route
-from .freshness import HEURISTIC_STATUSES, freshness_lifetime, shared_directives
+from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_validator, shared_directives
 
 __all__ = [
     "CACHE_NAME",
@@ -31,6 +31,8 @@ __all__ = [
 
 CREDENTIAL_HEADERS = ("authorization", "cookie")
 """Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies the same."""
+
+_MOMENTO_MAX_TTL = 86400  # momento.md §5: item TTLs cap at 24 h
 
 CACHE_NAME = "edgecache"  # the cache's identifier in Cache-Status (RFC 9211 §2)
 
@@ -107,9 +109,9 @@ def storage_decision(
         # one user (its key holds that user's credential hash) is a private cache in effect;
         # an anonymous request on a per-user route would share its entry with every visitor.
         return Decision(False, "private")
-    if "no-cache" in cc:
-        # Storing would oblige us to revalidate on every hit (RFC 9111 §5.2.2.4); we do not
-        # revalidate, so do not store.
+    if "no-cache" in cc and not has_validator(response.headers):
+        # RFC 9111 §5.2.2.4: every reuse needs a successful validation; without a validator
+        # that is a full fetch each time, so storing buys nothing.
         return Decision(False, "no-cache")
     if response.headers.get_all("set-cookie"):
         return Decision(False, "set-cookie")
@@ -124,16 +126,23 @@ def storage_decision(
     lifetime = freshness_lifetime(response.status, response.headers, cc, route, now)
     if lifetime.source == "status":
         return Decision(False, "status")  # RFC 9111 §3: not heuristically cacheable, no explicit lifetime
-    remaining = int(lifetime.seconds - age)  # RFC 9111 §4.2: fresh while lifetime > current age
-    if remaining <= 0:
+    seconds = 0 if "no-cache" in cc else lifetime.seconds  # §5.2.2.4: stored, revalidated each time
+    remaining = int(seconds - age)  # RFC 9111 §4.2: fresh while lifetime > current age
+    # Kept past freshness for revalidation and RFC 5861 (Momento TTL = freshness + grace).
+    ttl = min(_MOMENTO_MAX_TTL, max(0, remaining) + grace(response.headers, cc)) if remaining > 0 or \
+        has_validator(response.headers) else 0
+    if ttl <= 0:
         return Decision(False, "stale")
-    return Decision(True, "stored", ttl=remaining, lifetime=lifetime.seconds, age=age)
+    return Decision(True, "stored", ttl=ttl, lifetime=seconds, age=age)
 
 
-def cache_status(kind: str, detail: str | None = None, *, ttl: int | None = None, stored: bool = False) -> str:
+def cache_status(kind: str, detail: str | None = None, *, ttl: int | None = None, stored: bool = False,
+                 fwd_status: int | None = None) -> str:
     """An RFC 9211 Cache-Status value: ``edgecache; hit`` or ``edgecache; fwd=miss; stored``."""
     parts = [CACHE_NAME]
     parts.append("hit" if kind == "hit" else f"fwd={kind}")
+    if fwd_status is not None:
+        parts.append(f"fwd-status={fwd_status}")  # RFC 9211 §2.3: the status the next hop gave
     if ttl is not None:
         parts.append(f"ttl={ttl}")
     if stored:

@@ -8,10 +8,10 @@ every precondition to the origin as it is, and the origin answers it.
 
 from __future__ import annotations
 
-from ..http import Headers
+from ..http import Headers, Request
 from .freshness import parse_http_date
 
-__all__ = ["evaluate", "not_modified", "weak_match", "NOT_MODIFIED_FIELDS"]
+__all__ = ["evaluate", "not_modified", "revalidation_request", "weak_match", "NOT_MODIFIED_FIELDS"]
 
 # RFC 9110 §15.4.5: the fields a 304 carries that a 200 would have; Last-Modified too, as
 # it guides the client's cache update. Plus our own Age and Cache-Status.
@@ -65,3 +65,15 @@ def evaluate(request: Headers, stored: Headers) -> str | None:
 def not_modified(full: Headers) -> Headers:
     """The headers of a 304 built from those of the 200 it stands for (RFC 9110 §15.4.5)."""
     return Headers([(k, v) for k, v in full if k in NOT_MODIFIED_FIELDS])
+
+
+def revalidation_request(request: Request, stored: Headers) -> Request:
+    """The request with the stored response's validators (RFC 9111 §4.3.1: both when there
+    are both). The client's own If-None-Match / If-Modified-Since are dropped: the edge
+    answers them itself from the refreshed entry."""
+    headers = request.headers.without("if-none-match", "if-modified-since")
+    if (etag := stored.get("etag")) is not None:
+        headers = headers.set("if-none-match", etag)
+    if (modified := stored.get("last-modified")) is not None:
+        headers = headers.set("if-modified-since", modified)
+    return Request(request.method, request.url, headers, request.body)

@@ -124,3 +124,42 @@ def initial_age(headers: Headers, request_time: float, response_time: float) -> 
     response_delay = max(0.0, response_time - request_time)
     corrected_age_value = (age_value or 0) + response_delay
     return max(apparent_age, corrected_age_value)
+
+
+VALIDATOR_GRACE = 3600
+"""Seconds a stale entry with a validator is kept past its freshness, to be revalidated with a
+conditional request (a 304 is cheaper than the body) instead of fetched again."""
+
+
+def stale_windows(cc: dict[str, str | None]) -> tuple[int, int]:
+    """(stale-while-revalidate, stale-if-error) seconds past freshness (RFC 5861 §3, §4).
+
+    Zero when the origin forbids serving stale: must-revalidate, proxy-revalidate or
+    no-cache (RFC 9111 §4.2.4, §5.2.2.2, §5.2.2.8). s-maxage implies proxy-revalidate
+    (§5.2.2.10), but an explicit RFC 5861 directive beside it is the origin's later word and
+    the common CDN idiom (``s-maxage=60, stale-while-revalidate=30``), so it is honoured.
+    """
+    if any(name in cc for name in ("must-revalidate", "proxy-revalidate", "no-cache")):
+        return 0, 0
+    return (parse_delta(cc.get("stale-while-revalidate")) or 0, parse_delta(cc.get("stale-if-error")) or 0)
+
+
+def has_validator(headers: Headers) -> bool:
+    return "etag" in headers or "last-modified" in headers
+
+
+def grace(headers: Headers, cc: dict[str, str | None]) -> int:
+    """How long past freshness an entry is kept in Momento (TTL = freshness + grace)."""
+    swr, sie = stale_windows(cc)
+    return max(swr, sie, VALIDATOR_GRACE if has_validator(headers) else 0)
+
+
+# RFC 9111 §3.2: fields a 304 must not update in the stored response (ours are already
+# end-to-end; the body's own length and coding describe the stored bytes).
+_NOT_UPDATED = frozenset({"content-length", "content-encoding", "content-range", "transfer-encoding"})
+
+
+def updated_headers(stored: Headers, not_modified: Headers) -> Headers:
+    """RFC 9111 §4.3.4: the stored headers, each field the 304 carries replaced by its."""
+    names = {k for k, _ in not_modified if k not in _NOT_UPDATED}
+    return Headers([(k, v) for k, v in stored if k not in names] + [(k, v) for k, v in not_modified if k in names])
