@@ -8,7 +8,7 @@ back. Everything else happens here, against an injected ``fetch`` and clock.
 What a request costs in subrequests (each one is a round trip, and the Free plan allows 50
 per invocation), asserted by ``tests/edge``:
 
-    read, cache hit          1   Get in the picked region
+    read, cache hit          1   Get in the picked region  (2 for a variant: marker, then variant)
     read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
     read, stale entry        2   Get, conditional origin request  (+1 SetIf after a 304/200, waitUntil)
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -56,6 +57,7 @@ from . import request_directives
 from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
 from .invalidation import invalidated_urls
+from .vary import MARKER_TTL, is_marker, marker, marker_names, secondary_key, secondary_names
 from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
@@ -77,6 +79,27 @@ class OriginFailed(Exception):
 # The body a deleted resource reads as until its DELETE reaches the origin (RFC 9110 §15.5.5:
 # 404 says nothing about why; the origin's own 404 replaces it once the write has synced).
 _TOMBSTONE_BODY = b'{"error":"not found"}'
+
+
+@dataclass
+class _Slot:
+    """What the read found: the bytes under the primary key, and when those were a vary
+    marker, the secondary key read and what it held."""
+
+    primary_raw: bytes | None
+    variant_key: str | None = None
+    variant_raw: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """A vary marker in the shape ``_fill`` stores (``encode()`` and ``ttl``)."""
+
+    data: bytes
+    ttl: int = MARKER_TTL
+
+    def encode(self) -> bytes:
+        return self.data
 
 
 class EdgeApp:
@@ -167,9 +190,19 @@ class EdgeApp:
             self.log("cache.unavailable", level="warn", region=region, operation="get", error=str(exc))
             return await self._pass_through(request, detail="cache-unavailable", kind="miss")
 
-        if raw is not None:
+        slot = _Slot(raw)
+        if raw is not None and is_marker(raw) and (names := marker_names(raw)) is not None:
+            # RFC 9111 §4.1: the response varies on request headers; read this request's variant.
+            slot = _Slot(raw, secondary_key(key, names, request.headers))
             try:
-                entry = CachedEntry.decode(raw)
+                slot.variant_raw = await client.get(slot.variant_key)
+            except MomentoError as exc:
+                self.log("cache.unavailable", level="warn", region=region, operation="get", error=str(exc))
+                return await self._pass_through(request, detail="cache-unavailable", kind="miss")
+        found = slot.variant_raw if slot.variant_key else raw
+        if found is not None:
+            try:
+                entry = CachedEntry.decode(found)
             except EntryFormatError as exc:
                 self.log("cache.bad_entry", level="warn", region=region, error=str(exc))  # replaced below
             else:
@@ -187,7 +220,7 @@ class EdgeApp:
                 swr, sie = stale_windows(stored_cc)
                 if use.reason == "stale" and swr > 0 and -remaining <= swr:
                     # RFC 5861 §3: serve it stale now, revalidate after the answer (waitUntil).
-                    background(self._refresh(request, route, decision, client, region, key, raw, entry))
+                    background(self._refresh(request, route, decision, client, region, key, slot, entry))
                     return self._from_cache(request, entry, now,
                                             cache_status("hit", "stale-while-revalidate", ttl=remaining), head)
                 # RFC 9211 §2.2: fwd=stale when the entry was too old, fwd=request when the
@@ -203,15 +236,15 @@ class EdgeApp:
                                      fix="retry without Cache-Control: only-if-cached")
             return Response(504, refused.headers.set("cache-status", cache_status(forwarded, "only-if-cached")),
                             refused.body)
-        return await self._forward(request, route, decision, client, region, key, raw, stale, background,
+        return await self._forward(request, route, decision, client, region, key, slot, stale, background,
                                    forwarded=forwarded, forward_detail=forward_detail, stale_if_error=stale_if_error)
 
     async def _forward(self, request: Request, route: Route, decision, client, region: str, key: str,
-                       raw: bytes | None, stale: CachedEntry | None, background: Background, *,
+                       slot: "_Slot", stale: CachedEntry | None, background: Background, *,
                        forwarded: str = "stale", forward_detail: str | None = None,
                        stale_if_error: bool = False) -> Response:
         """Ask the origin, conditionally when a stale entry has a validator (RFC 9111 §4.3.1),
-        and store what may be stored (replacing ``raw``, conditionally, in ``background``)."""
+        and store what may be stored (replacing what ``slot`` read, conditionally, in ``background``)."""
         head = request.method == "HEAD"
         upstream = revalidation_request(request, stale.headers) if stale is not None else request
         request_time = self.clock()
@@ -236,7 +269,7 @@ class EdgeApp:
             if not stored.allowed:
                 return self._from_cache(request, entry, response_time, cache_status(
                     forwarded, stored.reason, fwd_status=fwd_status), head)
-            background(self._fill(client, region, key, entry, replacing=raw))
+            self._store(client, region, key, slot, request, entry, route, background)
             return self._from_cache(request, entry, response_time, cache_status(
                 forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True),
                 head)
@@ -251,20 +284,20 @@ class EdgeApp:
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
-            background(self._fill(client, region, key, entry, replacing=raw))
+            self._store(client, region, key, slot, request, entry, route, background)
             return self._forwarded(origin_response, cache_status(
                 forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True))
         return self._forwarded(origin_response, cache_status(forwarded, stored.reason, fwd_status=fwd_status))
 
     async def _refresh(self, request: Request, route: Route, decision, client, region: str, key: str,
-                       raw: bytes, stale: CachedEntry) -> None:
+                       slot: "_Slot", stale: CachedEntry) -> None:
         """The stale-while-revalidate refresh, in ``waitUntil``: the same conditional fetch
         and conditional store as a foreground revalidation. A failure leaves the stale entry
         to the end of its grace (the origin failure is already logged)."""
         fills: list = []
         try:
             await self._forward(Request("GET", request.url, request.headers), route, decision, client, region,
-                                key, raw, stale, fills.append)
+                                key, slot, stale, fills.append)
         except OriginFailed:
             return
         for fill in fills:
@@ -301,6 +334,23 @@ class EdgeApp:
             except MomentoError as exc:  # the entry then lives until its TTL: logged, not fatal
                 self.log("cache.invalidate_failed", level="warn", region=region, error=str(exc))
         await asyncio.gather(*(delete(region, key) for region in self.regions.names for key in keys))
+
+    def _store(self, client, region: str, key: str, slot: "_Slot", request: Request, entry: CachedEntry,
+               route: Route, background: Background) -> None:
+        """Schedule the fill: under the primary key, or — when the response varies on headers
+        the key does not hold — under this request's secondary key, with the marker naming
+        them under the primary key (``vary``; one more SetIf, only when the marker changes)."""
+        names = secondary_names(entry.headers, route.key_headers)
+        if not names:
+            background(self._fill(client, region, key, entry, replacing=slot.primary_raw))
+            return
+        variant_key = secondary_key(key, names, request.headers)
+        replacing = slot.variant_raw if variant_key == slot.variant_key else None
+        background(self._fill(client, region, variant_key, entry, replacing=replacing))
+        wanted = marker(names)
+        if slot.primary_raw != wanted:
+            marker_entry = _Marker(wanted)
+            background(self._fill(client, region, key, marker_entry, replacing=slot.primary_raw))
 
     async def _fill(self, client, region: str, key: str, entry: CachedEntry, *, replacing: bytes | None) -> None:
         """Store a miss's answer after the user has it (``waitUntil``). A failure only costs

@@ -117,12 +117,8 @@ def storage_decision(
         return Decision(False, "set-cookie")
     vary = {v.strip().lower() for field in response.headers.get_all("vary") for v in field.split(",") if v.strip()}
     if "*" in vary:
-        return Decision(False, "vary-star")
-    unkeyed = vary - set(key_headers) - {"accept-encoding"}
-    if unkeyed:
-        # The origin says the body depends on headers our key ignores: one user's variant
-        # would be served to another. (Accept-Encoding is safe: fetch decodes the body.)
-        return Decision(False, "vary-" + "-".join(sorted(unkeyed)))
+        return Decision(False, "vary-star")  # RFC 9111 §4.1: never matches a later request
+    # Other Vary headers are stored as variants under secondary keys (see ``vary``).
     lifetime = freshness_lifetime(response.status, response.headers, cc, route, now)
     if lifetime.source == "status":
         return Decision(False, "status")  # RFC 9111 §3: not heuristically cacheable, no explicit lifetime
