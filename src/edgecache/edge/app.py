@@ -57,6 +57,7 @@ from . import request_directives
 from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
 from .invalidation import invalidated_urls
+from .ranges import ranged, single_range
 from .vary import MARKER_TTL, is_marker, marker, marker_names, secondary_key, secondary_names
 from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
@@ -247,6 +248,9 @@ class EdgeApp:
         and store what may be stored (replacing what ``slot`` read, conditionally, in ``background``)."""
         head = request.method == "HEAD"
         upstream = revalidation_request(request, stale.headers) if stale is not None else request
+        if single_range(request.headers.get("range"), 1 << 62) not in (None, "unsatisfiable"):
+            # A single range is cut from the full body, which is then stored (RFC 9110 §14.2).
+            upstream = Request(upstream.method, upstream.url, upstream.headers.without("range", "if-range"))
         request_time = self.clock()
         try:
             origin_response = await self._origin(upstream)
@@ -285,9 +289,15 @@ class EdgeApp:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
             self._store(client, region, key, slot, request, entry, route, background)
-            return self._forwarded(origin_response, cache_status(
-                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True))
-        return self._forwarded(origin_response, cache_status(forwarded, stored.reason, fwd_status=fwd_status))
+            return self._ranged(request, self._forwarded(origin_response, cache_status(
+                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True)))
+        return self._ranged(request, self._forwarded(origin_response,
+                                                     cache_status(forwarded, stored.reason, fwd_status=fwd_status)))
+
+    def _ranged(self, request: Request, response: Response) -> Response:
+        if "range" not in request.headers:
+            return response
+        return ranged(request.headers, response.status, response.headers, response.body) or response
 
     async def _refresh(self, request: Request, route: Route, decision, client, region: str, key: str,
                        slot: "_Slot", stale: CachedEntry) -> None:
@@ -309,7 +319,8 @@ class EdgeApp:
         response = entry.to_response(now, status_value, head=head)
         if entry.status == 200 and evaluate(request.headers, response.headers):
             return Response(304, not_modified(response.headers))  # RFC 9110 §15.4.5
-        return response
+        partial = ranged(request.headers, entry.status, response.headers, entry.body, head=head)
+        return partial or response  # RFC 9110 §14: one range of the stored full body
 
     def _invalidate(self, request: Request, response: Response, background: Background) -> None:
         """RFC 9111 §4.4: after an unsafe request's non-error answer, delete the stored
