@@ -58,7 +58,7 @@ from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
 from .invalidation import invalidated_urls
 from .ranges import ranged, single_range
-from .vary import MARKER_TTL, is_marker, marker, marker_names, secondary_key, secondary_names
+from .vary import MARKER_TTL, is_marker, marker, marker_names, normalise, secondary_key, secondary_names
 from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
@@ -121,6 +121,7 @@ class EdgeApp:
         self.log = log
         self.regions = RegionalClients(config, fetch)
         self._last_score_ms = 0
+        self._inflight: dict[tuple, asyncio.Future] = {}  # request coalescing (``_coalesced``)
         self.router = Router()
         self.router.add("GET", "/_edge/health", self._health)
         self.router.add("GET", "/_edge/writes/:id", self._write_status)
@@ -252,8 +253,10 @@ class EdgeApp:
             # A single range is cut from the full body, which is then stored (RFC 9110 §14.2).
             upstream = Request(upstream.method, upstream.url, upstream.headers.without("range", "if-range"))
         request_time = self.clock()
+        share = (key, slot.variant_key, upstream.method, upstream.headers.get("if-none-match"),
+                 upstream.headers.get("if-modified-since"), upstream.headers.get("range"))
         try:
-            origin_response = await self._origin(upstream)
+            origin_response, shared = await self._coalesced(share, upstream, route)
         except OriginFailed:
             if stale is not None and stale_if_error:  # RFC 5861 §4: the origin gave no answer
                 return self._from_cache(request, stale, self.clock(), cache_status(
@@ -273,7 +276,8 @@ class EdgeApp:
             if not stored.allowed:
                 return self._from_cache(request, entry, response_time, cache_status(
                     forwarded, stored.reason, fwd_status=fwd_status), head)
-            self._store(client, region, key, slot, request, entry, route, background)
+            if not shared:  # the request whose fetch this was stores it
+                self._store(client, region, key, slot, request, entry, route, background)
             return self._from_cache(request, entry, response_time, cache_status(
                 forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True),
                 head)
@@ -288,7 +292,8 @@ class EdgeApp:
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
                                 response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
-            self._store(client, region, key, slot, request, entry, route, background)
+            if not shared:
+                self._store(client, region, key, slot, request, entry, route, background)
             return self._ranged(request, self._forwarded(origin_response, cache_status(
                 forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True)))
         return self._ranged(request, self._forwarded(origin_response,
@@ -298,6 +303,33 @@ class EdgeApp:
         if "range" not in request.headers:
             return response
         return ranged(request.headers, response.status, response.headers, response.body) or response
+
+    async def _coalesced(self, share: tuple, upstream: Request, route: Route) -> tuple[Response, bool]:
+        """The origin's answer, shared by concurrent misses for one key in this isolate
+        (request coalescing): (response, whether it was another request's fetch).
+
+        A waiter whose request differs from the fetching one in a header the answer varies on
+        (``vary``) fetches its own. Across isolates nothing is shared (see the README)."""
+        pending = self._inflight.get(share)
+        if pending is not None:
+            leader_headers, response = await asyncio.shield(pending)
+            names = secondary_names(response.headers, route.key_headers)
+            if all(normalise(leader_headers.get(n)) == normalise(upstream.headers.get(n)) for n in names):
+                return response, True
+            return await self._origin(upstream), False
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[share] = future
+        try:
+            response = await self._origin(upstream)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        else:
+            future.set_result((upstream.headers, response))
+            return response, False
+        finally:
+            del self._inflight[share]
 
     async def _refresh(self, request: Request, route: Route, decision, client, region: str, key: str,
                        slot: "_Slot", stale: CachedEntry) -> None:
