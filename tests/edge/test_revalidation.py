@@ -111,6 +111,7 @@ async def test_stale_if_error_serves_stale_when_the_origin_fails_or_answers_5xx(
     world.origin.down = True
     unreachable = await world.request("GET", "/api/sie")
     assert unreachable.body == b"v1" and 'detail="stale-if-error"' in unreachable.headers.get("cache-status")
+    assert [line.get("origin_status") for line in world.events("cache.stale_if_error")] == [503, None]
     world.clock.advance(60)  # past the window
     assert (await world.request("GET", "/api/sie")).status == 502
 

@@ -52,7 +52,7 @@ from ..responses import error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
-from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
+from .cache_policy import CREDENTIAL_HEADERS, Decision, cache_status, request_decision, storage_decision
 from . import request_directives
 from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
@@ -241,7 +241,7 @@ class EdgeApp:
         return await self._forward(request, route, decision, client, region, key, slot, stale, background,
                                    forwarded=forwarded, forward_detail=forward_detail, stale_if_error=stale_if_error)
 
-    async def _forward(self, request: Request, route: Route, decision, client, region: str, key: str,
+    async def _forward(self, request: Request, route: Route, decision: Decision, client, region: str, key: str,
                        slot: "_Slot", stale: CachedEntry | None, background: Background, *,
                        forwarded: str = "stale", forward_detail: str | None = None,
                        stale_if_error: bool = False) -> Response:
@@ -259,6 +259,7 @@ class EdgeApp:
             origin_response, shared = await self._coalesced(share, upstream, route)
         except OriginFailed:
             if stale is not None and stale_if_error:  # RFC 5861 §4: the origin gave no answer
+                self.log("cache.stale_if_error", level="warn", region=region, path=urlsplit(request.url).path)
                 return self._from_cache(request, stale, self.clock(), cache_status(
                     "stale", "stale-if-error", ttl=stale.remaining(self.clock())), head)
             raise
@@ -282,6 +283,8 @@ class EdgeApp:
                 forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True),
                 head)
         if stale is not None and stale_if_error and origin_response.status in (500, 502, 503, 504):
+            self.log("cache.stale_if_error", level="warn", region=region, path=urlsplit(request.url).path,
+                     origin_status=origin_response.status)
             return self._from_cache(request, stale, response_time, cache_status(  # RFC 5861 §4
                 "stale", "stale-if-error", fwd_status=fwd_status, ttl=stale.remaining(response_time)), head)
         if head:
@@ -331,7 +334,7 @@ class EdgeApp:
         finally:
             del self._inflight[share]
 
-    async def _refresh(self, request: Request, route: Route, decision, client, region: str, key: str,
+    async def _refresh(self, request: Request, route: Route, decision: Decision, client, region: str, key: str,
                        slot: "_Slot", stale: CachedEntry) -> None:
         """The stale-while-revalidate refresh, in ``waitUntil``: the same conditional fetch
         and conditional store as a foreground revalidation. A failure leaves the stale entry
