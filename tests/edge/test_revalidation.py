@@ -136,3 +136,17 @@ async def test_an_entry_with_a_validator_outlives_its_freshness_in_momento():
     world.clock.advance(10 + VALIDATOR_GRACE - 1)
     world.origin.answer("/api/g", 304, "", etag='"1"')
     assert (await world.request("GET", "/api/g")).headers.get("cache-status").startswith("edgecache; fwd=stale; fwd-status=304")
+
+
+async def test_a_pending_write_is_served_whatever_the_request_or_old_headers_say():
+    """Write-behind: the dirty entry is the user's own write until it syncs; revalidating it
+    with the origin (which does not have the write yet) would lose it."""
+    world = EdgeWorld()
+    world.origin.answer("/api/items/9", 200, "old", cache_control="no-cache", etag='"o"')
+    await world.request("GET", "/api/items/9")
+    put = await world.request("PUT", "/api/items/9", '{"v":"mine"}', headers={"content-type": "application/json"})
+    assert put.status == 202
+    for headers in ({}, {"cache-control": "no-cache"}, {"cache-control": "max-age=0"}):
+        read = await world.request("GET", "/api/items/9", headers=headers)
+        assert read.body == b'{"v":"mine"}' and 'detail="pending-write"' in read.headers.get("cache-status")
+        assert len(world.subrequests) == 1 and not world.origin_calls()
