@@ -21,7 +21,7 @@ import json
 
 from ..http import Headers
 
-__all__ = ["MARKER_TTL", "secondary_names", "is_marker", "marker", "marker_names", "secondary_key", "normalise"]
+__all__ = ["MARKER_TTL", "vary_names", "secondary_names", "is_marker", "marker", "marker_names", "secondary_key", "normalise"]
 
 _MAGIC = b"ECV1\n"
 MARKER_TTL = 86400  # the marker outlives its variants (Momento's cap); it only names headers
