@@ -38,7 +38,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .faults import FaultError, Faults
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, merge_patch
@@ -92,6 +92,7 @@ class OriginApp:
         self.max_age = max_age
         # Momento keeps a queued write for at most 24 h, so no replay can come later than that.
         self.idempotency_ttl = idempotency_ttl
+        self._echoes: dict[str, int] = {}  # /api/echo/<name>: how many times each was served
         # (method, path pattern, handler, is_write); scanned in order (style.md §6).
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             ("GET", re.compile(r"^/api/items$"), self._list, False),
@@ -100,6 +101,7 @@ class OriginApp:
             ("PUT", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._put, True),
             ("PATCH", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._patch, True),
             ("DELETE", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._delete, True),
+            ("GET", re.compile(r"^/api/echo/(?P<name>[^/]+)$"), self._echo, False),
             ("GET", re.compile(r"^/_origin/health$"), self._health, False),
             ("GET", re.compile(r"^/_origin/faults$"), self._get_faults, False),
             ("POST", re.compile(r"^/_origin/faults$"), self._set_faults, False),
@@ -123,6 +125,8 @@ class OriginApp:
             if route_method != wanted:
                 continue
             params = {k: unquote(v) for k, v in match.groupdict().items()}
+            if handler == self._echo:
+                params["query"] = urlsplit(target).query  # the echo's headers come from the query
             try:
                 if "id" in params and not _ID.match(params["id"]):
                     raise _Refused(_error(400, "an item id is 1-200 characters without '/'"))
@@ -219,6 +223,22 @@ class OriginApp:
         return Reply(204)
 
     # -- admin -----------------------------------------------------------------------------
+
+    def _echo(self, headers: Mapping[str, str], body: bytes, name: str, query: str) -> Reply:
+        """``/api/echo/<name>?cache-control=max-age%3D5&etag=%22v1%22&status=200``: answers
+        with each query parameter as a response header (``status`` sets the status), for the
+        HTTP-caching tests. The body counts how often this name was served, so a test can tell
+        a cached answer from a fresh one; an If-None-Match equal to the echoed ETag is a 304."""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        status = int(dict(pairs).get("status", "200"))
+        echoed = [(k, v) for k, v in pairs if k != "status"]
+        etag = next((v for k, v in echoed if k.lower() == "etag"), None)
+        if etag is not None and headers.get("if-none-match") == etag:
+            return Reply(304, echoed, b"")
+        self._echoes[name] = self._echoes.get(name, 0) + 1
+        data = {"name": name, "served": self._echoes[name],
+                "request": {k: v for k, v in headers.items() if k.startswith(("if-", "range", "accept-language"))}}
+        return _json_reply(status, data, echoed)
 
     def _health(self, headers: Mapping[str, str], body: bytes) -> Reply:
         with self.store.transaction() as tx:

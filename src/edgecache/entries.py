@@ -52,12 +52,30 @@ class CachedEntry:
     ttl: int
     dirty_write: str | None = None
     """Write id whose representation this is, while that write has not reached the origin."""
+    initial_age: float = 0.0
+    """RFC 9111 §4.2.3 corrected_initial_age when stored (the origin's Age, Date and delay)."""
+    lifetime: int | None = None
+    """Freshness lifetime (RFC 9111 §4.2.1); None: fresh for its whole Momento ``ttl`` (the
+    entries a write or the replayer sets, and entries stored before this field existed)."""
+
+    @property
+    def freshness(self) -> int:
+        return self.ttl if self.lifetime is None else self.lifetime
 
     def age(self, now: float) -> int:
-        return max(0, int(now - self.stored_at))
+        """RFC 9111 §4.2.3 current_age: corrected initial age plus resident time."""
+        return max(0, int(self.initial_age + now - self.stored_at))
+
+    def remaining(self, now: float) -> int:
+        """Seconds of freshness left (negative: stale by that much)."""
+        return self.freshness - self.age(now)
 
     def to_response(self, now: float, cache_status: str, *, head: bool = False) -> Response:
         headers = self.headers.set("age", str(self.age(now))).set("cache-status", cache_status)
+        if self.status not in (204, 304):
+            # The stored body is the decoded representation, so its own length is the honest
+            # Content-Length (RFC 9110 §8.6; a HEAD reports the GET's length).
+            headers = headers.set("content-length", str(len(self.body)))
         return Response(self.status, headers, b"" if head else self.body)
 
     def encode(self) -> bytes:
@@ -69,6 +87,10 @@ class CachedEntry:
         }
         if self.dirty_write:
             meta["dirty_write"] = self.dirty_write
+        if self.initial_age:
+            meta["initial_age"] = self.initial_age
+        if self.lifetime is not None:
+            meta["lifetime"] = self.lifetime
         return _MAGIC + json.dumps(meta, separators=(",", ":")).encode() + b"\n" + self.body
 
     @classmethod
@@ -87,6 +109,8 @@ class CachedEntry:
                 stored_at=float(meta["stored_at"]),
                 ttl=int(meta["ttl"]),
                 dirty_write=meta.get("dirty_write"),
+                initial_age=float(meta.get("initial_age", 0.0)),
+                lifetime=None if meta.get("lifetime") is None else int(meta["lifetime"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise EntryFormatError(f"entry metadata is malformed: {exc}") from exc

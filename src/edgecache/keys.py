@@ -2,7 +2,8 @@
 
 Every region has its own cache, holding:
 
-    entry:<sha256>         a cached GET representation (see ``entries``)
+    entry:<sha256>         a cached GET representation (see ``entries``), or a vary marker
+                           naming the headers its variants are keyed on (see ``edge.vary``)
     write:<write id>       a write record (see ``writes``)
     queue                  sorted set of queued write ids, score = enqueue time in ms
     dlq                    sorted set of dead-lettered write ids, score = when the record last got

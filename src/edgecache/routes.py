@@ -23,7 +23,8 @@ from .router import match_path
 __all__ = ["Route", "MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
-_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers", "l1_ttl"}
+_KEYS = {"pattern", "mode", "ttl", "max_ttl", "force_ttl", "key_headers", "per_user", "replay_headers", "l1_ttl"}
+_MAX_TTL = 86400  # Momento caps item TTLs at 24 h (momento.md §5)
 L1_MAX_TTL = 60
 """Most seconds a colo may serve an entry from its own cache (``l1_ttl``): the bound on how
 stale another colo's readers can be after a write, so it stays short."""
@@ -37,6 +38,13 @@ class Route:
     pattern: str
     mode: str
     ttl: int = 60
+    """The heuristic freshness lifetime (RFC 9111 §4.2.2) of an answer that gives no explicit
+    one and no Last-Modified to estimate from; an explicit lifetime from the origin wins."""
+    max_ttl: int = _MAX_TTL
+    """Caps any freshness lifetime, the origin's included, so an operator can bound staleness."""
+    force_ttl: int | None = None
+    """Operator override: this lifetime replaces the origin's freshness information (still
+    never for no-store, private or Set-Cookie answers)."""
     key_headers: tuple[str, ...] = ()
     per_user: bool = False
     replay_headers: tuple[str, ...] = ()
@@ -80,6 +88,12 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
         ttl = rule.get("ttl", 60)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
             raise ValueError(f"{where} has ttl {ttl!r}; use whole seconds from 1 to 86400")
+        lifetimes = {}
+        for name in ("max_ttl", "force_ttl"):
+            value = rule.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= _MAX_TTL):
+                raise ValueError(f"{where} has {name} {value!r}; use whole seconds from 1 to {_MAX_TTL}")
+            lifetimes[name] = value
         headers = rule.get("key_headers", [])
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ValueError(f"{where}: key_headers must be a list of header names")
@@ -104,6 +118,8 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 pattern=pattern,
                 mode=mode,
                 ttl=ttl,
+                max_ttl=lifetimes["max_ttl"] or _MAX_TTL,
+                force_ttl=lifetimes["force_ttl"],
                 key_headers=lowered,
                 per_user=per_user,
                 replay_headers=tuple(sorted({h.lower() for h in replay})),

@@ -42,13 +42,18 @@ class FakeOrigin:
     """An origin whose answers tests set per path; it records every request it receives."""
 
     requests: list[Request] = field(default_factory=list)
-    answers: dict[str, Response] = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)  # path, or (method, path) for answer_unsafe
     down: bool = False
     hang: bool = False
 
     def answer(self, path: str, status: int = 200, body: bytes | str = b"", **headers: str) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.answers[path] = Response(status, Headers([(k.replace("_", "-"), v) for k, v in headers.items()]), data)
+
+    def answer_unsafe(self, method: str, path: str, status: int = 200, body: bytes | str = b"", **headers: str) -> None:
+        """The answer to ``method`` (POST, PUT...) on ``path``, instead of the default 200/201."""
+        self.answer(path, status, body, **headers)
+        self.answers[(method, path)] = self.answers.pop(path)
 
     async def __call__(self, request: Request) -> Response:
         self.requests.append(request)
@@ -60,6 +65,8 @@ class FakeOrigin:
         if request.method in ("GET", "HEAD") and path in self.answers:
             answer = self.answers[path]
             return Response(answer.status, answer.headers, b"" if request.method == "HEAD" else answer.body)
+        if (request.method, path) in self.answers:
+            return self.answers[(request.method, path)]
         if request.method in ("GET", "HEAD"):
             return Response(404, Headers({"content-type": "application/json"}), b'{"error":"no such thing"}')
         return Response(200 if request.method != "POST" else 201, Headers({"content-type": "application/json"}),

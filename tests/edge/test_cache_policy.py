@@ -71,10 +71,19 @@ def test_request_no_store_bypasses(cc: str) -> None:
 # -- storage_decision: what is not stored --------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [201, 202, 206, 302, 303, 304, 307, 400, 401, 403, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [201, 202, 206, 304, 400, 401, 403, 429, 500, 502, 503, 504])
 def test_non_cacheable_statuses_are_not_stored(status: int) -> None:
     decision = stored(answer(status, {"cache-control": "max-age=60"}))
     assert not decision.allowed and decision.reason == "status"
+
+
+@pytest.mark.parametrize("status", [302, 303, 307])
+def test_redirects_are_stored_only_with_explicit_freshness(status: int) -> None:
+    """RFC 9111 §3: not heuristically cacheable, but storable when the origin says how long."""
+    assert stored(answer(status, {"cache-control": "max-age=60"})).ttl == 60
+    assert stored(answer(status, {"expires": "Thu, 01 Jan 2099 00:00:00 GMT",
+                                  "date": "Wed, 31 Dec 2098 23:59:00 GMT"})).ttl == 60
+    assert stored(answer(status)).reason == "status"
 
 
 @pytest.mark.parametrize("status", [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501])
@@ -96,9 +105,6 @@ def test_heuristically_cacheable_statuses_are_stored(status: int) -> None:
         ({"Set-Cookie": "session=abc; HttpOnly"}, "set-cookie"),
         ({"Vary": "*"}, "vary-star"),
         ({"Vary": "Accept-Encoding, *"}, "vary-star"),
-        ({"Vary": "Accept-Language"}, "vary-accept-language"),
-        ({"Vary": "Cookie"}, "vary-cookie"),
-        ({"Vary": "Authorization"}, "vary-authorization"),
     ],
 )
 def test_responses_that_must_not_be_shared_are_not_stored(headers, reason: str) -> None:
@@ -116,15 +122,10 @@ def test_cache_control_spread_over_several_fields_is_read_whole() -> None:
     assert stored(response).reason == "no-store"
 
 
-def test_vary_on_several_unkeyed_headers_names_them_all() -> None:
-    decision = stored(answer(200, [("vary", "X-B"), ("vary", "x-a, Accept-Encoding")]))
-    assert not decision.allowed and decision.reason == "vary-x-a-x-b"
-
-
-def test_vary_on_a_keyed_header_is_stored() -> None:
-    response = answer(200, {"Vary": "Accept, Accept-Language"})
-    assert stored(response, key_headers=("accept", "accept-language")).allowed
-    assert not stored(response, key_headers=("accept",)).allowed
+@pytest.mark.parametrize("vary", ["Accept-Language", "Cookie", "X-A, X-B", "Accept, Accept-Language"])
+def test_vary_on_named_headers_is_stored_as_variants(vary: str) -> None:
+    """RFC 9111 §4.1: stored under a secondary key (see ``vary``), not refused."""
+    assert stored(answer(200, {"Vary": vary}), key_headers=("accept",)).allowed
 
 
 def test_vary_accept_encoding_alone_is_safe() -> None:
@@ -155,9 +156,12 @@ def test_max_age_below_the_route_ttl_wins() -> None:
     assert stored(answer(200, {"Cache-Control": "max-age=45"})).ttl == 45
 
 
-def test_route_ttl_caps_the_origin_lifetime() -> None:
-    assert stored(answer(200, {"Cache-Control": "max-age=86400"})).ttl == 300
-    assert stored(answer(200, {"Cache-Control": "s-maxage=86400"})).ttl == 300
+def test_the_origin_lifetime_beats_the_route_ttl_and_max_ttl_caps_it() -> None:
+    """The route ttl is only the heuristic default (RFC 9111 §4.2.2); max_ttl caps any lifetime."""
+    assert stored(answer(200, {"Cache-Control": "max-age=86400"})).ttl == 86400
+    capped = Route("/api/*", "cache", ttl=300, max_ttl=600)
+    assert stored(answer(200, {"Cache-Control": "max-age=86400"}), route=capped).ttl == 600
+    assert stored(answer(200, {"Cache-Control": "s-maxage=86400"}), route=capped).ttl == 600
 
 
 @pytest.mark.parametrize("cc", ["max-age=100, s-maxage=20", "s-maxage=20, max-age=100", "s-maxage=20,max-age=5"])
@@ -199,15 +203,15 @@ def test_unknown_directives_are_ignored() -> None:
 @given(st.text(max_size=60))
 def test_any_cache_control_text_gives_a_decision(text: str) -> None:
     decision = stored(answer(200, {"Cache-Control": text}))
-    assert 0 <= decision.ttl <= 300
+    assert 0 <= decision.ttl <= 86400
     assert decision.allowed == (decision.ttl > 0)
     assert decision.reason
 
 
 @given(st.integers(0, 10**12), st.integers(1, 86400))
-def test_ttl_is_min_of_origin_and_route(max_age: int, route_ttl: int) -> None:
-    decision = stored(answer(200, {"Cache-Control": f"max-age={max_age}"}), route=Route("/", "cache", ttl=route_ttl))
-    assert decision.ttl == min(max_age, route_ttl)
+def test_ttl_is_min_of_origin_and_max_ttl(max_age: int, max_ttl: int) -> None:
+    decision = stored(answer(200, {"Cache-Control": f"max-age={max_age}"}), route=Route("/", "cache", max_ttl=max_ttl))
+    assert decision.ttl == min(max_age, max_ttl)
     assert decision.allowed == (decision.ttl > 0)
 
 

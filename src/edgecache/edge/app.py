@@ -8,14 +8,17 @@ back. Everything else happens here, against an injected ``fetch`` and clock.
 What a request costs in subrequests (each one is a round trip, and the Free plan allows 50
 per invocation), asserted by ``tests/edge``:
 
-    read, cache hit          1   Get in the picked region
+    read, cache hit          1   Get in the picked region  (2 for a variant: marker, then variant)
     read, cache miss         2   Get, origin            (+1 SetIf after the answer, in waitUntil)
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
+    read, stale entry        2   Get, conditional origin request  (+1 SetIf after a 304/200, waitUntil)
+    read, stale-while-reval. 1   Get                   (+ origin and SetIf in waitUntil)
     write (PUT/DELETE)       3   concurrently: entry Set, record Set, queue SortedSetPut
                                  (+1 topic publish after the 202, in waitUntil)
     write (PATCH)            4   Get of the cached representation, then the same 3 (+1 publish)
     write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
+    unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
 
 With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
 subrequests (one colo-local Cache API lookup); a Momento hit adds a colo-local store in
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -58,7 +62,14 @@ from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from .colo_cache import ColoCache
-from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
+from .cache_policy import CREDENTIAL_HEADERS, Decision, cache_status, request_decision, storage_decision
+from . import request_directives
+from .conditional import evaluate, not_modified, revalidation_request
+from .freshness import initial_age, shared_directives, stale_windows, updated_headers
+from .invalidation import invalidated_urls
+from .ranges import ranged, single_range
+from .vary import MARKER_TTL, is_marker, marker, marker_names, normalise, secondary_key, secondary_names
+from .request_directives import reuse
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
 
@@ -75,6 +86,27 @@ class OriginFailed(Answer):
 # The body a deleted resource reads as until its DELETE reaches the origin (RFC 9110 §15.5.5:
 # 404 says nothing about why; the origin's own 404 replaces it once the write has synced).
 _TOMBSTONE_BODY = b'{"error":"not found"}'
+
+
+@dataclass
+class _Slot:
+    """What the read found: the bytes under the primary key, and when those were a vary
+    marker, the secondary key read and what it held."""
+
+    primary_raw: bytes | None
+    variant_key: str | None = None
+    variant_raw: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """A vary marker in the shape ``_fill`` stores (``encode()`` and ``ttl``)."""
+
+    data: bytes
+    ttl: int = MARKER_TTL
+
+    def encode(self) -> bytes:
+        return self.data
 
 
 class EdgeApp:
@@ -98,6 +130,7 @@ class EdgeApp:
         self.log = log
         self.regions = RegionalClients(config, fetch)
         self._last_score_ms = 0
+        self._inflight: dict[tuple, asyncio.Future] = {}  # request coalescing (``_coalesced``)
         self.router = Router()
         self.router.add("GET", "/_edge/health", self._health)
         self.router.add("GET", "/_edge/writes/:id", self._write_status)
@@ -147,7 +180,9 @@ class EdgeApp:
             return await self._read(request, route, choice.region, background)
         if route.mode == "write-behind" and request.method in WRITE_METHODS:
             return await self._write(request, route, choice.region, background)
-        return await self._pass_through(request, detail=None)
+        response = await self._pass_through(request, detail=None)
+        self._invalidate(request, response, background)
+        return response
 
     # -- reads: cache-aside ----------------------------------------------------------------
 
@@ -158,9 +193,14 @@ class EdgeApp:
         client = self.regions.client(region)
         key = entry_key(request.url, request.headers, route.key_headers, decision.credential)
         head = request.method == "HEAD"
-        l1 = self.colo_cache if route.l1_ttl else None
+        wanted = request_directives.parse(request.headers)
+        forwarded, forward_detail = "miss", None
+        stale, stale_if_error = None, False
+        # The colo tier answers only requests that would take any fresh stored response: a
+        # request directive (max-age, no-cache, ...) goes on to Momento's entry and its rules.
+        l1 = self.colo_cache if route.l1_ttl and wanted == request_directives.RequestDirectives() else None
         if l1 is not None:
-            local = await self._colo_hit(l1, key, head)
+            local = await self._colo_hit(l1, request, key, head)
             if local is not None:
                 return local
 
@@ -171,33 +211,217 @@ class EdgeApp:
             self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
             return await self._pass_through(request, detail="cache-unavailable", kind="miss")
 
-        if raw is not None:
+        slot = _Slot(raw)
+        if raw is not None and is_marker(raw) and (names := marker_names(raw)) is not None:
+            # RFC 9111 §4.1: the response varies on request headers; read this request's variant.
+            slot = _Slot(raw, secondary_key(key, names, request.headers))
             try:
-                entry = CachedEntry.decode(raw)
+                slot.variant_raw = await client.get(slot.variant_key)
+            except MomentoError as exc:
+                self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
+                return await self._pass_through(request, detail="cache-unavailable", kind="miss")
+        found = slot.variant_raw if slot.variant_key else raw
+        if found is not None:
+            try:
+                entry = CachedEntry.decode(found)
             except EntryFormatError as exc:
                 self.log("cache.bad_entry", level="warning", region=region, error=str(exc))  # replaced below
             else:
                 now = self.clock()
-                remaining = max(0, entry.ttl - entry.age(now))
-                detail = "pending-write" if entry.dirty_write else None
-                if l1 is not None and remaining > 0:
-                    background(self._colo_store(l1, key, raw, min(route.l1_ttl, remaining)))
-                return entry.to_response(now, cache_status("hit", detail, ttl=remaining), head=head)
+                remaining = entry.remaining(now)
+                if entry.dirty_write:  # the user's own write, whatever the old headers said
+                    if l1 is not None and slot.variant_key is None:
+                        background(self._colo_store(l1, key, raw, route.l1_ttl))
+                    return self._from_cache(request, entry, now,
+                                            cache_status("hit", "pending-write", ttl=max(0, remaining)), head)
+                stored_cc = shared_directives(entry.headers)[0]
+                use = reuse(wanted, entry.age(now), remaining, stored_cc)
+                if use.allowed:  # RFC 9111 §4.2 fresh, or stale as the request's max-stale allows
+                    detail = None if use.reason == "fresh" else use.reason
+                    if l1 is not None and use.reason == "fresh" and slot.variant_key is None and remaining > 0:
+                        background(self._colo_store(l1, key, raw, min(route.l1_ttl, int(remaining))))
+                    return self._from_cache(request, entry, now, cache_status("hit", detail, ttl=max(0, remaining)),
+                                            head)
+                swr, sie = stale_windows(stored_cc)
+                if use.reason == "stale" and swr > 0 and -remaining <= swr:
+                    # RFC 5861 §3: serve it stale now, revalidate after the answer (waitUntil).
+                    background(self._refresh(request, route, decision, client, region, key, slot, entry))
+                    return self._from_cache(request, entry, now,
+                                            cache_status("hit", "stale-while-revalidate", ttl=remaining), head)
+                # RFC 9211 §2.2: fwd=stale when the entry was too old, fwd=request when the
+                # request's own directives refused it; the answer replaces the entry below.
+                forwarded, forward_detail = ("stale", None) if use.reason == "stale" else ("request", use.reason)
+                if not head:  # a HEAD's answer could not refresh the body; it is forwarded as it is
+                    stale = entry
+                    stale_if_error = use.reason == "stale" and sie > 0 and -remaining <= sie  # RFC 5861 §4
 
-        origin_response = await self._origin(request)
+        if wanted.only_if_cached:
+            # RFC 9111 §5.2.1.7: nothing usable is stored, and the client forbids asking the origin.
+            refused = error_response(504, "only-if-cached: no usable stored response",
+                                     fix="retry without Cache-Control: only-if-cached")
+            return Response(504, refused.headers.set("cache-status", cache_status(forwarded, "only-if-cached")),
+                            refused.body)
+        return await self._forward(request, route, decision, client, region, key, slot, stale, background,
+                                   forwarded=forwarded, forward_detail=forward_detail, stale_if_error=stale_if_error)
+
+    async def _forward(self, request: Request, route: Route, decision: Decision, client, region: str, key: str,
+                       slot: "_Slot", stale: CachedEntry | None, background: Background, *,
+                       forwarded: str = "stale", forward_detail: str | None = None,
+                       stale_if_error: bool = False) -> Response:
+        """Ask the origin, conditionally when a stale entry has a validator (RFC 9111 §4.3.1),
+        and store what may be stored (replacing what ``slot`` read, conditionally, in ``background``)."""
+        head = request.method == "HEAD"
+        upstream = revalidation_request(request, stale.headers) if stale is not None else request
+        if single_range(request.headers.get("range"), 1 << 62) not in (None, "unsatisfiable"):
+            # A single range is cut from the full body, which is then stored (RFC 9110 §14.2).
+            upstream = Request(upstream.method, upstream.url, upstream.headers.without("range", "if-range"))
+        request_time = self.clock()
+        share = (key, slot.variant_key, upstream.method, upstream.headers.get("if-none-match"),
+                 upstream.headers.get("if-modified-since"), upstream.headers.get("range"))
+        try:
+            origin_response, shared = await self._coalesced(share, upstream, route)
+        except OriginFailed:
+            if stale is not None and stale_if_error:  # RFC 5861 §4: the origin gave no answer
+                self.log("cache.stale_if_error", level="warning", region=region, path=urlsplit(request.url).path)
+                return self._from_cache(request, stale, self.clock(), cache_status(
+                    "stale", "stale-if-error", ttl=stale.remaining(self.clock())), head)
+            raise
+        response_time = self.clock()
+        fwd_status = origin_response.status if forwarded == "stale" else None
+        age = initial_age(origin_response.headers, request_time, response_time)
+        if stale is not None and origin_response.status == 304:
+            # RFC 9111 §4.3.3-4.3.4: the stored response is still good; take the 304's headers.
+            merged = Response(stale.status, updated_headers(stale.headers, end_to_end(origin_response.headers)),
+                              stale.body)
+            stored = storage_decision(merged, route, route.key_headers, keyed_per_user=decision.credential is not None,
+                                      now=response_time, age=age)
+            entry = CachedEntry(merged.status, merged.headers, merged.body, response_time, stored.ttl,
+                                initial_age=age, lifetime=stored.lifetime)
+            if not stored.allowed:
+                return self._from_cache(request, entry, response_time, cache_status(
+                    forwarded, stored.reason, fwd_status=fwd_status), head)
+            if not shared:  # the request whose fetch this was stores it
+                self._store(client, region, key, slot, request, entry, route, background)
+            return self._from_cache(request, entry, response_time, cache_status(
+                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True),
+                head)
+        if stale is not None and stale_if_error and origin_response.status in (500, 502, 503, 504):
+            self.log("cache.stale_if_error", level="warning", region=region, path=urlsplit(request.url).path,
+                     origin_status=origin_response.status)
+            return self._from_cache(request, stale, response_time, cache_status(  # RFC 5861 §4
+                "stale", "stale-if-error", fwd_status=fwd_status, ttl=stale.remaining(response_time)), head)
         if head:
             # A HEAD answer has no body to store; the next GET fills the entry.
-            return self._forwarded(origin_response, cache_status("miss", "head"))
+            return self._forwarded(origin_response, cache_status(forwarded, "head"))
         stored = storage_decision(origin_response, route, route.key_headers,
-                                  keyed_per_user=decision.credential is not None)
+                                  keyed_per_user=decision.credential is not None, now=response_time, age=age)
         if stored.allowed:
             entry = CachedEntry(origin_response.status, end_to_end(origin_response.headers), origin_response.body,
-                                self.clock(), stored.ttl)
-            background(self._fill(client, region, key, entry, replacing=raw))
-            return self._forwarded(origin_response, cache_status("miss", ttl=stored.ttl, stored=True))
-        return self._forwarded(origin_response, cache_status("miss", stored.reason))
+                                response_time, stored.ttl, initial_age=age, lifetime=stored.lifetime)
+            if not shared:
+                self._store(client, region, key, slot, request, entry, route, background)
+            return self._ranged(request, self._forwarded(origin_response, cache_status(
+                forwarded, forward_detail, fwd_status=fwd_status, ttl=entry.remaining(response_time), stored=True)))
+        return self._ranged(request, self._forwarded(origin_response,
+                                                     cache_status(forwarded, stored.reason, fwd_status=fwd_status)))
 
-    async def _colo_hit(self, l1: ColoCache, key: str, head: bool) -> Response | None:
+    def _ranged(self, request: Request, response: Response) -> Response:
+        if "range" not in request.headers:
+            return response
+        return ranged(request.headers, response.status, response.headers, response.body) or response
+
+    async def _coalesced(self, share: tuple, upstream: Request, route: Route) -> tuple[Response, bool]:
+        """The origin's answer, shared by concurrent misses for one key in this isolate
+        (request coalescing): (response, whether it was another request's fetch).
+
+        A waiter whose request differs from the fetching one in a header the answer varies on
+        (``vary``) fetches its own. Across isolates nothing is shared (see the README)."""
+        pending = self._inflight.get(share)
+        if pending is not None:
+            leader_headers, response = await asyncio.shield(pending)
+            names = secondary_names(response.headers, route.key_headers)
+            if all(normalise(leader_headers.get(n)) == normalise(upstream.headers.get(n)) for n in names):
+                return response, True
+            return await self._origin(upstream), False
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[share] = future
+        try:
+            response = await self._origin(upstream)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        else:
+            future.set_result((upstream.headers, response))
+            return response, False
+        finally:
+            del self._inflight[share]
+
+    async def _refresh(self, request: Request, route: Route, decision: Decision, client, region: str, key: str,
+                       slot: "_Slot", stale: CachedEntry) -> None:
+        """The stale-while-revalidate refresh, in ``waitUntil``: the same conditional fetch
+        and conditional store as a foreground revalidation. A failure leaves the stale entry
+        to the end of its grace (the origin failure is already logged)."""
+        fills: list = []
+        try:
+            await self._forward(Request("GET", request.url, request.headers), route, decision, client, region,
+                                key, slot, stale, fills.append)
+        except OriginFailed:
+            return
+        for fill in fills:
+            await fill
+
+    def _from_cache(self, request: Request, entry: CachedEntry, now: float, status_value: str,
+                    head: bool) -> Response:
+        """A stored response, or the 304 it makes of the client's conditional (RFC 9110 §13)."""
+        response = entry.to_response(now, status_value, head=head)
+        if entry.status == 200 and evaluate(request.headers, response.headers):
+            return Response(304, not_modified(response.headers))  # RFC 9110 §15.4.5
+        partial = ranged(request.headers, entry.status, response.headers, entry.body, head=head)
+        return partial or response  # RFC 9110 §14: one range of the stored full body
+
+    def _invalidate(self, request: Request, response: Response, background: Background) -> None:
+        """RFC 9111 §4.4: after an unsafe request's non-error answer, delete the stored
+        responses of its target and same-host Location / Content-Location, in every region
+        (one Delete per URL and region, in ``waitUntil``; see ``invalidation``)."""
+        keys = []
+        for url in invalidated_urls(request.method, request.url, response):
+            route = match_route(self.config.routes, urlsplit(url).path or "/")
+            if route is None or route.mode != "cache":
+                continue  # nothing stored, or a write-behind entry the write path owns
+            keys.append(entry_key(url, request.headers, route.key_headers))
+            credential = next((v for name in CREDENTIAL_HEADERS if (v := request.headers.get(name))), None)
+            if route.per_user and credential is not None:
+                keys.append(entry_key(url, request.headers, route.key_headers, credential))
+        if keys:
+            background(self._delete_everywhere(keys))
+
+    async def _delete_everywhere(self, keys: list[str]) -> None:
+        async def delete(region: str, key: str) -> None:
+            try:
+                await self.regions.client(region).delete(key)
+            except MomentoError as exc:  # the entry then lives until its TTL: logged, not fatal
+                self.log("cache.invalidate_failed", level="warning", region=region, error=str(exc))
+        await asyncio.gather(*(delete(region, key) for region in self.regions.names for key in keys))
+
+    def _store(self, client, region: str, key: str, slot: "_Slot", request: Request, entry: CachedEntry,
+               route: Route, background: Background) -> None:
+        """Schedule the fill: under the primary key, or — when the response varies on headers
+        the key does not hold — under this request's secondary key, with the marker naming
+        them under the primary key (``vary``; one more SetIf, only when the marker changes)."""
+        names = secondary_names(entry.headers, route.key_headers)
+        if not names:
+            background(self._fill(client, region, key, entry, replacing=slot.primary_raw))
+            return
+        variant_key = secondary_key(key, names, request.headers)
+        replacing = slot.variant_raw if variant_key == slot.variant_key else None
+        background(self._fill(client, region, variant_key, entry, replacing=replacing))
+        wanted = marker(names)
+        if slot.primary_raw != wanted:
+            marker_entry = _Marker(wanted)
+            background(self._fill(client, region, key, marker_entry, replacing=slot.primary_raw))
+
+    async def _colo_hit(self, l1: ColoCache, request: Request, key: str, head: bool) -> Response | None:
         """A hit from this colo's own cache (``l1_ttl``), or None. Never fails the request."""
         try:
             raw = await l1.match(key)
@@ -208,9 +432,11 @@ class EdgeApp:
         if entry is None:
             return None
         now = self.clock()
-        remaining = max(0, entry.ttl - entry.age(now))
+        remaining = max(0, entry.remaining(now))
+        if remaining <= 0 and not entry.dirty_write:
+            return None  # stale in the colo: Momento's copy decides (revalidation, SWR, ...)
         detail = "colo,pending-write" if entry.dirty_write else "colo"
-        return entry.to_response(now, cache_status("hit", detail, ttl=remaining), head=head)
+        return self._from_cache(request, entry, now, cache_status("hit", detail, ttl=remaining), head)
 
     async def _colo_store(self, l1: ColoCache, key: str, raw: bytes, ttl: int) -> None:
         try:

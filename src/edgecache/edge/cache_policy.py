@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..http import Headers, Request, Response
 from ..routes import Route
+from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_validator, shared_directives
 
 __all__ = [
     "CACHE_NAME",
@@ -31,11 +32,13 @@ __all__ = [
 CREDENTIAL_HEADERS = ("authorization", "cookie")
 """Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies the same."""
 
+_MOMENTO_MAX_TTL = 86400  # momento.md §5: item TTLs cap at 24 h
+
 CACHE_NAME = "edgecache"  # the cache's identifier in Cache-Status (RFC 9211 §2)
 
-# RFC 9110 §15.1: statuses that are heuristically cacheable. 206 is left out: we do not
-# store or combine ranges.
-_CACHEABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501})
+# RFC 9111 §3: a status that is not heuristically cacheable may still be stored when the
+# response says explicitly how long it is fresh. These are the ones we understand.
+_EXPLICITLY_CACHEABLE = HEURISTIC_STATUSES | {302, 303, 307}
 
 
 @dataclass(frozen=True)
@@ -43,15 +46,20 @@ class Decision:
     allowed: bool
     reason: str
     ttl: int = 0
+    """Request decisions: the route's TTL. Storage decisions: the Momento TTL of the entry."""
     credential: str | None = None
     """For per-user routes: the credential whose hash goes into the key (never stored)."""
+    lifetime: int = 0
+    """Freshness lifetime (RFC 9111 §4.2.1) of a stored response."""
+    age: float = 0.0
+    """Its corrected initial age (RFC 9111 §4.2.3) when stored."""
 
 
 def parse_cache_control(headers: Headers) -> dict[str, str | None]:
     """Directives of every Cache-Control field, lower-cased; ``max-age=60`` → {"max-age": "60"}.
 
     Malformed pieces are skipped (RFC 9111 §4.2.1 says a cache should treat an invalid
-    max-age as stale; we simply do not store it, see ``_freshness``).
+    max-age as stale; see ``freshness.freshness_lifetime``).
     """
     directives: dict[str, str | None] = {}
     for field in headers.get_all("cache-control"):
@@ -79,18 +87,21 @@ def request_decision(request: Request, route: Route) -> Decision:
 
 
 def storage_decision(
-    response: Response, route: Route, key_headers: tuple[str, ...], *, keyed_per_user: bool | None = None
+    response: Response, route: Route, key_headers: tuple[str, ...], *, keyed_per_user: bool | None = None,
+    now: float = 0.0, age: float = 0.0,
 ) -> Decision:
     """Whether an origin response to a GET may be stored, and its TTL in seconds.
 
     ``keyed_per_user``: whether the entry's key holds a user's credential hash (the request
-    had one on a ``per_user`` route). Defaults to ``route.per_user``.
+    had one on a ``per_user`` route). Defaults to ``route.per_user``. ``now``: when it was
+    received (for ``Expires`` without ``Date``); ``age``: its corrected initial age
+    (``freshness.initial_age``).
     """
     if keyed_per_user is None:
         keyed_per_user = route.per_user
-    if response.status not in _CACHEABLE_STATUSES:
+    if response.status not in _EXPLICITLY_CACHEABLE:
         return Decision(False, "status")
-    cc = parse_cache_control(response.headers)
+    cc, _field = shared_directives(response.headers)  # RFC 9213: CDN-Cache-Control first
     if "no-store" in cc:
         return Decision(False, "no-store")
     if "private" in cc and not keyed_per_user:
@@ -98,46 +109,36 @@ def storage_decision(
         # one user (its key holds that user's credential hash) is a private cache in effect;
         # an anonymous request on a per-user route would share its entry with every visitor.
         return Decision(False, "private")
-    if "no-cache" in cc:
-        # Storing would oblige us to revalidate on every hit (RFC 9111 §5.2.2.4); we do not
-        # revalidate, so do not store.
+    if "no-cache" in cc and not has_validator(response.headers):
+        # RFC 9111 §5.2.2.4: every reuse needs a successful validation; without a validator
+        # that is a full fetch each time, so storing buys nothing.
         return Decision(False, "no-cache")
     if response.headers.get_all("set-cookie"):
         return Decision(False, "set-cookie")
     vary = {v.strip().lower() for field in response.headers.get_all("vary") for v in field.split(",") if v.strip()}
     if "*" in vary:
-        return Decision(False, "vary-star")
-    unkeyed = vary - set(key_headers) - {"accept-encoding"}
-    if unkeyed:
-        # The origin says the body depends on headers our key ignores: one user's variant
-        # would be served to another. (Accept-Encoding is safe: fetch decodes the body.)
-        return Decision(False, "vary-" + "-".join(sorted(unkeyed)))
-    ttl = _freshness(cc, route.ttl)
+        return Decision(False, "vary-star")  # RFC 9111 §4.1: never matches a later request
+    # Other Vary headers are stored as variants under secondary keys (see ``vary``).
+    lifetime = freshness_lifetime(response.status, response.headers, cc, route, now)
+    if lifetime.source == "status":
+        return Decision(False, "status")  # RFC 9111 §3: not heuristically cacheable, no explicit lifetime
+    seconds = 0 if "no-cache" in cc else lifetime.seconds  # §5.2.2.4: stored, revalidated each time
+    remaining = int(seconds - age)  # RFC 9111 §4.2: fresh while lifetime > current age
+    # Kept past freshness for revalidation and RFC 5861 (Momento TTL = freshness + grace).
+    ttl = min(_MOMENTO_MAX_TTL, max(0, remaining) + grace(response.headers, cc)) if remaining > 0 or \
+        has_validator(response.headers) else 0
     if ttl <= 0:
         return Decision(False, "stale")
-    return Decision(True, "stored", ttl=ttl)
+    return Decision(True, "stored", ttl=ttl, lifetime=seconds, age=age)
 
 
-def _freshness(cc: dict[str, str | None], route_ttl: int) -> int:
-    """The TTL: the origin's own shared-cache lifetime when it gives one, else the route's.
-
-    RFC 9111 §4.2.1: s-maxage, then max-age, win over any heuristic (our route TTL is that
-    heuristic). The route TTL also caps the origin's, so an operator can bound staleness.
-    """
-    for name in ("s-maxage", "max-age"):
-        if name in cc:
-            value = cc[name]
-            # isascii: str.isdigit() accepts "²" (int() then raises) and "١٢" (int() reads 12).
-            if value is None or not (value.isascii() and value.isdigit()):
-                return 0
-            return min(int(value), route_ttl)
-    return route_ttl
-
-
-def cache_status(kind: str, detail: str | None = None, *, ttl: int | None = None, stored: bool = False) -> str:
+def cache_status(kind: str, detail: str | None = None, *, ttl: int | None = None, stored: bool = False,
+                 fwd_status: int | None = None) -> str:
     """An RFC 9211 Cache-Status value: ``edgecache; hit`` or ``edgecache; fwd=miss; stored``."""
     parts = [CACHE_NAME]
     parts.append("hit" if kind == "hit" else f"fwd={kind}")
+    if fwd_status is not None:
+        parts.append(f"fwd-status={fwd_status}")  # RFC 9211 §2.3: the status the next hop gave
     if ttl is not None:
         parts.append(f"ttl={ttl}")
     if stored:

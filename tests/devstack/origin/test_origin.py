@@ -382,3 +382,14 @@ def test_cli_refuses_a_busy_port():
                              cwd=ROOT, capture_output=True, text=True, timeout=15)
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{busy.port}" in out.stderr
+
+
+def test_the_echo_route_answers_with_the_headers_its_query_names(origin):
+    url = f"{origin}/api/echo/e1?cache-control=max-age%3D5&etag=%22v1%22&x-thing=1&status=203"
+    first = http("GET", url)
+    assert first.status == 203
+    assert (first.headers["cache-control"], first.headers["etag"], first.headers["x-thing"]) == ("max-age=5", '"v1"', "1")
+    assert first.json()["served"] == 1
+    assert http("GET", url).json()["served"] == 2
+    conditional = http("GET", url, headers={"if-none-match": '"v1"'})
+    assert conditional.status == 304 and conditional.headers["x-thing"] == "1"
