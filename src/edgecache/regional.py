@@ -1,17 +1,51 @@
-"""One Momento client and write queue per configured region, built from ``Config``."""
+"""One Momento client and write queue per configured region, built from ``Config``.
+
+:class:`MomentoHealth` is what this isolate has seen of each region's Momento
+*configuration*. Every caller fails open on any ``MomentoError`` (a cache that is down costs
+latency, not availability), which would make a wrong API key or a missing cache look like an
+outage forever. So every client reports the errors Momento names to one ``MomentoHealth``:
+an auth or missing-cache error is logged once per region as ``momento.misconfigured`` (not
+per request) and shown by ``/_edge/health`` until the isolate is replaced (a fixed secret is
+a new deployment, so a new isolate); outages and limits are not recorded.
+"""
 
 from __future__ import annotations
 
 from .config import Config
 from .http import Fetch
+from .logs import Log
 from .momento.client import MomentoClient
+from .momento.errors import MomentoError, misconfiguration
 from .queue import WriteQueue
 
-__all__ = ["RegionalClients"]
+__all__ = ["RegionalClients", "MomentoHealth"]
+
+_FIXES = {
+    "auth": "check MOMENTO_API_KEY: it must be a valid, unexpired key with access to MOMENTO_CACHE",
+    "cache-not-found": "create MOMENTO_CACHE in this region, or fix MOMENTO_CACHE / MOMENTO_REGIONS",
+}
+
+
+class MomentoHealth:
+    def __init__(self, log: Log) -> None:
+        self._log = log
+        self._seen: dict[str, str] = {}
+
+    def saw(self, region: str, error: MomentoError) -> None:
+        kind = misconfiguration(error)
+        if kind is None or self._seen.get(region) == kind:
+            return
+        self._seen[region] = kind
+        self._log("momento.misconfigured", level="error", region=region, reason=kind, error=str(error),
+                  fix=_FIXES[kind])
+
+    def report(self) -> dict[str, str]:
+        """``{region: "misconfigured: <reason>"}`` for every region seen misconfigured."""
+        return {region: f"misconfigured: {kind}" for region, kind in sorted(self._seen.items())}
 
 
 class RegionalClients:
-    def __init__(self, config: Config, fetch: Fetch) -> None:
+    def __init__(self, config: Config, fetch: Fetch, health: MomentoHealth | None = None) -> None:
         self._clients = {
             name: MomentoClient(
                 fetch=fetch,
@@ -19,6 +53,7 @@ class RegionalClients:
                 token=config.momento_token,
                 cache=region.cache,
                 timeout=config.momento_timeout,
+                on_error=None if health is None else (lambda error, name=name: health.saw(name, error)),
             )
             for name, region in config.regions.items()
         }

@@ -17,9 +17,33 @@ async def test_health_names_the_version_and_the_region_for_this_client_without_c
     assert response.status == 200
     assert body_json(response) == {
         "status": "ok", "version": __version__, "region": "eu-central-1", "region_reason": "country",
-        "regions": list(REGIONS),
+        "regions": list(REGIONS), "momento": {},
     }
     assert not world.subrequests
+
+
+@pytest.mark.parametrize("env, reason", [({"MOMENTO_API_KEY": "a-wrong-key"}, "auth"),
+                                          ({"MOMENTO_CACHE": "no-such-cache"}, "cache-not-found")])
+async def test_a_misconfigured_momento_fails_open_is_logged_once_and_health_reports_it(env, reason):
+    world = EdgeWorld(**env)
+    world.origin.answer("/api/things", 200, '{"a":1}', content_type="application/json")
+    for _ in range(3):
+        response = await world.request("GET", "/api/things", cf={"country": "US"})
+        assert (response.status, response.body) == (200, b'{"a":1}')  # still served, from the origin
+    logged = world.events("momento.misconfigured")
+    assert [(line["region"], line["reason"], line["level"]) for line in logged] == [("us-east-1", reason, "error")]
+    assert "a-wrong-key" not in str(world.logs)
+    health = body_json(await world.request("GET", "/_edge/health", cf={"country": "US"}))
+    assert health["momento"] == {"us-east-1": f"misconfigured: {reason}"}
+
+
+async def test_an_outage_is_not_reported_as_a_misconfiguration():
+    world = EdgeWorld()
+    world.standin.add_fault(error_status=503)
+    world.origin.answer("/api/things", 200, "x")
+    assert (await world.request("GET", "/api/things")).status == 200
+    assert world.events("cache.unavailable") and not world.events("momento.misconfigured")
+    assert body_json(await world.request("GET", "/_edge/health"))["momento"] == {}
 
 
 async def test_a_write_can_be_followed_from_queued_to_synced_without_its_payload():

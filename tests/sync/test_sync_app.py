@@ -407,7 +407,16 @@ async def test_health_needs_no_token_and_no_momento(a):
     a.w.standin.add_fault(error_status=503)
     response = await a.call("GET", "/_edge/health")
     assert (response.status, data(response)) == (
-        200, {"status": "ok", "worker": "sync", "version": __version__, "regions": list(REGIONS)})
+        200, {"status": "ok", "worker": "sync", "version": __version__, "regions": list(REGIONS), "momento": {}})
+
+
+async def test_a_wrong_api_key_is_logged_once_per_region_and_health_reports_it():
+    a = App(MOMENTO_API_KEY="a-wrong-key")
+    for _ in range(2):
+        await a.app.sweep()
+    assert sorted(line["region"] for line in a.w.events("momento.misconfigured")) == sorted(REGIONS)
+    health = data(await a.call("GET", "/_edge/health"))
+    assert health["momento"] == {region: "misconfigured: auth" for region in REGIONS}
 
 
 async def test_unknown_paths_are_404_json_and_wrong_methods_405(a):

@@ -56,7 +56,7 @@ from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, 
 from ..keys import entry_key
 from ..logs import Log
 from ..momento.errors import MomentoError
-from ..regional import RegionalClients
+from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
@@ -128,7 +128,8 @@ class EdgeApp:
         self.clock = clock
         self.random_hex = random_hex
         self.log = log
-        self.regions = RegionalClients(config, fetch)
+        self.momento = MomentoHealth(log)
+        self.regions = RegionalClients(config, fetch, self.momento)
         self._last_score_ms = 0
         self._inflight: dict[tuple, asyncio.Future] = {}  # request coalescing (``_coalesced``)
         self.router = Router()
@@ -653,13 +654,15 @@ class EdgeApp:
 
     async def _health(self, request: Request, choice: RegionChoice) -> Response:
         """Liveness plus what the operator most often asks: which region would serve me?
-        No Momento call: a health check must not depend on (or load) the cache."""
+        No Momento call: a health check must not depend on (or load) the cache; ``momento``
+        lists the regions this isolate has seen refuse our key or cache (``MomentoHealth``)."""
         return json_response(200, {
             "status": "ok",
             "version": __version__,
             "region": choice.region,
             "region_reason": choice.reason,
             "regions": list(self.config.regions),
+            "momento": self.momento.report(),
         })
 
     async def _write_status(self, request: Request, choice: RegionChoice, id: str) -> Response:

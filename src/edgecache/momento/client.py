@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import Iterable, Mapping, Protocol, TypeVar, Union
+from typing import Callable, Iterable, Mapping, Protocol, TypeVar, Union
 from urllib.parse import quote, urlencode
 
 from ..http import Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
@@ -81,7 +81,19 @@ class MomentoClient:
     is always ``bytes``.
     """
 
-    def __init__(self, *, fetch: Fetch, endpoints: Endpoints, token: str, cache: str, timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        fetch: Fetch,
+        endpoints: Endpoints,
+        token: str,
+        cache: str,
+        timeout: float = 2.0,
+        on_error: Callable[[MomentoError], None] | None = None,
+    ) -> None:
+        """``on_error`` sees every error Momento named (an HTTP or gRPC status) before it is
+        raised: how ``regional.MomentoHealth`` learns of a wrong key or a missing cache
+        whichever caller made the call."""
         if not token:
             raise ValueError("MomentoClient needs an API token")
         if not cache:
@@ -93,6 +105,7 @@ class MomentoClient:
         self._token = token
         self._cache = cache
         self._timeout = timeout
+        self._on_error = on_error
         # grpc-web turns the SDK's deadline into `grpc-timeout: <ms>m` (momento.md §3 saw 4999m
         # for its 5 s default: the deadline minus the time already spent).
         grpc_timeout = min(_MAX_GRPC_TIMEOUT_MS, max(1, math.ceil(timeout * 1000)))
@@ -307,10 +320,10 @@ class MomentoClient:
                 raise self._http_error(method, response) from exc
             raise self._context_error(MomentoUnavailableError, method, f"the reply is not gRPC-web ({exc})") from exc
         if reply.status != grpcweb.StatusCode.OK:
-            raise error_for_grpc(
+            raise self._observed(error_for_grpc(
                 method, reply.status, self._scrub(reply.message), cache=self._cache,
                 http_status=None if response.ok else response.status,  # 200 is not an error status
-            )
+            ))
         if reply.payload is None:
             raise self._context_error(
                 MomentoUnavailableError, method, "grpc-status 0 but no message (incomplete response)"
@@ -323,7 +336,12 @@ class MomentoClient:
             ) from exc
 
     def _http_error(self, operation: str, response: Response) -> MomentoError:
-        return error_for_http(operation, response.status, self._scrub(response.text()), cache=self._cache)
+        return self._observed(error_for_http(operation, response.status, self._scrub(response.text()), cache=self._cache))
+
+    def _observed(self, error: MomentoError) -> MomentoError:
+        if self._on_error is not None:
+            self._on_error(error)
+        return error
 
     def _context_error(self, cls: type[MomentoError], operation: str, detail: str) -> MomentoError:
         """An error Momento did not name (no status): our timeout, no response, a bad reply."""

@@ -35,6 +35,7 @@ __all__ = [
     "MomentoRequestError",
     "error_for_http",
     "error_for_grpc",
+    "misconfiguration",
 ]
 
 _DETAIL_LIMIT = 300  # a server's error body can be an HTML page; keep logs readable
@@ -78,6 +79,16 @@ class MomentoTimeoutError(MomentoUnavailableError):
 
 class MomentoRequestError(MomentoError):
     """Momento rejected the request (or answered in a way that fits no other branch)."""
+
+
+def misconfiguration(error: MomentoError) -> str | None:
+    """``"auth"`` or ``"cache-not-found"`` when ``error`` says our configuration is wrong
+    (retrying will not help: someone must fix MOMENTO_API_KEY or MOMENTO_CACHE), else None."""
+    if isinstance(error, MomentoAuthError):
+        return "auth"
+    if isinstance(error, CacheNotFoundError):
+        return "cache-not-found"
+    return None
 
 
 def _detail(text: str) -> str:

@@ -39,7 +39,7 @@ from ..http import Background, Clock, Fetch, Headers, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
-from ..regional import RegionalClients
+from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..writes import RecordFormatError, WriteRecord, WriteState
@@ -71,7 +71,8 @@ class SyncApp:
         self.random = random
         self.log = log
         # Admin views are not budgeted (one Get per listed write, bounded by the listing).
-        self.regions = RegionalClients(config, fetch)
+        self.momento = MomentoHealth(log)
+        self.regions = RegionalClients(config, fetch, self.momento)
         self.router = Router()
         self.router.add("POST", "/webhook", self._webhook)
         self.router.add("GET", "/_edge/health", self._health)
@@ -147,7 +148,7 @@ class SyncApp:
 
     async def _health(self, request: Request, query: dict, background: Background) -> Response:
         return json_response(200, {"status": "ok", "worker": "sync", "version": __version__,
-                                   "regions": list(self.config.regions)})
+                                   "regions": list(self.config.regions), "momento": self.momento.report()})
 
     async def _sync_now(self, request: Request, query: dict, background: Background) -> Response:
         names = self._regions_from(query)
@@ -191,7 +192,7 @@ class SyncApp:
     async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget)
+        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
         region, record = await self._find_dead_letter(regions, id, query)
         if record is None:
             return error_response(404, "no such write", write_id=id)
@@ -235,7 +236,7 @@ class SyncApp:
         self, names: list[str], budget: SubrequestBudget | None = None, *, keep_dead_letters: bool = False
     ) -> list[DrainSummary]:
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget)
+        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
         summaries = []
         for name in names:
             summaries.append(

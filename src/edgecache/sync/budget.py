@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..config import Config
 from ..http import Fetch, Request, Response
-from ..regional import RegionalClients
+from ..regional import MomentoHealth, RegionalClients
 
 __all__ = ["SubrequestBudget", "BudgetExhausted", "budgeted_regions"]
 
@@ -61,6 +61,9 @@ class SubrequestBudget:
         return counted
 
 
-def budgeted_regions(config: Config, fetch: Fetch, budget: SubrequestBudget) -> RegionalClients:
-    """Momento clients for every region whose every call counts against ``budget``."""
-    return RegionalClients(config, budget.wrap(fetch))
+def budgeted_regions(
+    config: Config, fetch: Fetch, budget: SubrequestBudget, health: MomentoHealth | None = None
+) -> RegionalClients:
+    """Momento clients for every region whose every call counts against ``budget`` (and whose
+    misconfiguration errors reach ``health``)."""
+    return RegionalClients(config, budget.wrap(fetch), health)
