@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Awaitable
 
 from devstack.momento.engine import MomentoStandIn
-from edgecache.logs import check_level
 from edgecache.config import load_config
 from edgecache.edge.app import EdgeApp
 from edgecache.http import FetchError, Headers, Request, Response
+from tests.world import LogRecorder, env as shared_env, worker_env
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
 TOKEN = "edge-test-token"
@@ -73,25 +73,20 @@ class FakeOrigin:
                         json.dumps({"applied": request.method}).encode())
 
 
-def env(**overrides: str) -> dict[str, str]:
+def env(**overrides: str | None) -> dict[str, str]:
     base = {
-        "ORIGIN_URL": ORIGIN,
-        "MOMENTO_API_KEY": TOKEN,
-        "MOMENTO_REGIONS": ",".join(f"{r}=http://momento.test/{r}" for r in REGIONS),
-        "MOMENTO_CACHE": CACHE,
+        **worker_env(ORIGIN, TOKEN, "http://momento.test", REGIONS, CACHE, ADMIN),
         "DEFAULT_REGION": "us-east-1",
         "ROUTES": json.dumps(ROUTES),
         "QUEUE_TOPIC": TOPIC,
-        "ADMIN_TOKEN": ADMIN,
         "MOMENTO_TIMEOUT_MS": "200",
         "ORIGIN_TIMEOUT_MS": "300",
         "QUEUE_TTL_SECONDS": "86400",
     }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
+    return shared_env(base, **overrides)
 
 
-class EdgeWorld:
+class EdgeWorld(LogRecorder):
     """One edge Worker (``EdgeApp``) wired to the stand-in and a fake origin.
 
     ``subrequests`` lists every fetch the app made (in the order it started them);
@@ -119,13 +114,6 @@ class EdgeWorld:
     def _random_hex(self) -> str:
         self._hex += 1
         return f"{self._hex:016x}"
-
-    def log(self, event: str, /, **fields) -> None:
-        check_level(fields.get("level", "info"))  # the logs module owns the spelling
-        self.logs.append({"event": event, **fields})
-
-    def events(self, name: str) -> list[dict]:
-        return [line for line in self.logs if line["event"] == name]
 
     async def _webhook(self, request: Request) -> Response:
         self.published.append(json.loads(json.loads(request.body)["text"]))

@@ -15,7 +15,6 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from devstack.momento.engine import MomentoStandIn
-from edgecache.logs import check_level
 from edgecache.config import load_config, load_sync_config
 from edgecache.entries import CachedEntry
 from edgecache.http import FetchError, FetchTimeout, Headers, Request, Response
@@ -24,6 +23,7 @@ from edgecache.regional import RegionalClients
 from edgecache.sync.budget import SubrequestBudget, budgeted_regions
 from edgecache.sync.replay import DrainSummary, drain_region
 from edgecache.writes import WriteRecord, new_write_id
+from tests.world import LogRecorder, env as shared_env, worker_env
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
 TOKEN = "sync-test-token"
@@ -160,13 +160,9 @@ class FakeOrigin:
 # -- the whole stack ----------------------------------------------------------------------
 
 
-def env(**overrides: str) -> dict[str, str]:
+def env(**overrides: str | None) -> dict[str, str]:
     base = {
-        "ORIGIN_URL": ORIGIN,
-        "MOMENTO_API_KEY": TOKEN,
-        "MOMENTO_REGIONS": ",".join(f"{r}=http://x/{r}" for r in REGIONS),
-        "MOMENTO_CACHE": CACHE,
-        "ADMIN_TOKEN": ADMIN,
+        **worker_env(ORIGIN, TOKEN, "http://x", REGIONS, CACHE, ADMIN),
         "WEBHOOK_SECRET": SECRET,
         "QUEUE_TTL_SECONDS": "86400",
         "ORIGIN_TIMEOUT_MS": "5000",
@@ -176,11 +172,10 @@ def env(**overrides: str) -> dict[str, str]:
         "BACKOFF_BASE_MS": "2000",
         "BACKOFF_CAP_MS": "60000",
     }
-    base.update(overrides)
-    return base
+    return shared_env(base, **overrides)
 
 
-class World:
+class World(LogRecorder):
     def __init__(self, **env_overrides: str) -> None:
         self.clock = FakeClock()
         self.standin = MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=[CACHE], clock=self.clock)
@@ -192,13 +187,6 @@ class World:
         self.raw = RegionalClients(self.config, self.fetch)  # unbudgeted: for test set-up and checks
         self._seq = 0
         self._last_score = 0.0
-
-    def log(self, event: str, /, **fields) -> None:
-        check_level(fields.get("level", "info"))  # the logs module owns the spelling
-        self.logs.append({"event": event, **fields})
-
-    def events(self, name: str) -> list[dict]:
-        return [line for line in self.logs if line["event"] == name]
 
     async def fetch(self, request: Request) -> Response:
         await asyncio.sleep(0)  # a real fetch suspends; concurrent runs must interleave
