@@ -103,6 +103,72 @@ async def test_concurrent_triggers_one_runs_one_is_busy(w):
     assert len(w.origin.requests) == 3
 
 
+# -- no lost wake-up ------------------------------------------------------------------------
+
+
+def gated_fetch(w: World, gate: asyncio.Event, reached: asyncio.Event):
+    """w.fetch, except that the first origin request waits for ``gate`` (``reached`` says it
+    got there): a run that holds the lease and is busy at the origin."""
+    async def fetch(request):
+        if request.url.startswith(ORIGIN) and not gate.is_set():
+            reached.set()
+            await gate.wait()
+        return await w.fetch(request)
+    return fetch
+
+
+async def test_a_write_queued_while_a_run_holds_the_lease_is_picked_up_by_that_run(w):
+    first = await w.edge_write("PUT", "/items/1", b"a")
+    gate, reached = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(w.drain(holder="cron", fetch=gated_fetch(w, gate, reached)))
+    await reached.wait()  # the holder has its window (one id) and is at the origin
+
+    second = await w.edge_write("PUT", "/items/2", b"b")
+    trigger = await w.drain(holder="webhook-of-2")  # finds the lease held
+    gate.set()
+    summary = await holder
+
+    assert trigger.status == "busy" and trigger.synced == 0
+    assert (summary.status, summary.synced, summary.remaining) == ("drained", 2, 0)
+    assert w.origin.applied[first.id] == w.origin.applied[second.id] == 1
+    assert await w.queued_ids() == []
+    assert [line["region"] for line in w.events("replay.more_work")] == [US]
+
+
+async def test_a_holder_that_releases_between_the_triggers_setif_and_its_mark_loses_nothing(w):
+    # The holder read "no mark" and let go after the trigger's SetIf failed but before the
+    # trigger left its mark: the trigger's second SetIf must then win and replay the write.
+    await w.edge_write("PUT", "/items/1", b"a")
+    gate, reached = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(w.drain(holder="cron", fetch=gated_fetch(w, gate, reached)))
+    await reached.wait()
+    second = await w.edge_write("PUT", "/items/2", b"b")
+    calls = 0
+
+    async def trigger_fetch(request):
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # after the failed SetIf, before the mark: the holder finishes first
+            gate.set()
+            done = await holder
+            assert done.synced == 1  # it did not see write 2 (its window was taken before)
+        return await w.fetch(request)
+
+    trigger = await w.drain(holder="webhook-of-2", fetch=trigger_fetch)
+    assert (trigger.status, trigger.synced, trigger.remaining) == ("drained", 1, 0)
+    assert w.origin.applied[second.id] == 1
+    assert await w.queued_ids() == []
+
+
+async def test_a_trigger_that_finds_the_lease_held_twice_leaves_the_mark_for_the_holder(w):
+    await w.edge_write("PUT", "/items/1", b"a")
+    assert await w.queue().acquire_lease("someone-else", 60)
+    summary = await w.drain(holder="webhook")
+    assert summary.status == "busy"
+    assert await w.queue().take_more_work() is True  # what the holder reads after releasing
+    assert await w.queue().take_more_work() is False  # and taking it clears it
+
+
 async def test_wall_time_is_clamped_below_the_lease():
     w = World(LEASE_SECONDS="40", SYNC_WALL_MS="20000", ORIGIN_TIMEOUT_MS="20000")
     w.origin.seconds_per_request = 4
@@ -222,7 +288,7 @@ async def test_a_dead_lettered_write_does_not_hold_back_later_ones(w):
 
 # Subrequests of a run with one write, in order: 1 lease, 2 queue TTL, 3 window, 4 load,
 # 5 origin, 6 save SYNCED, 7 read own entry, 8 its TTL, 9 delete in the other region,
-# 10 SortedSetRemove, 11 release lease, 12 queue length.
+# 10 SortedSetRemove, 11 release lease, 12 queue length, 13 the "more work" mark.
 
 
 async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answer(w):
@@ -557,11 +623,11 @@ async def test_one_write_costs_what_the_comment_says(w):
     await w.edge_write("PUT", "/items/2", b"b")
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
-    # fixed: lease, queue TTL, window, release, length = 5; one SortedSetRemove for the synced
+    # fixed: lease, queue TTL, window, release, length, "more work?" mark = 6; one SortedSetRemove for the synced
     # write; synced write 6 (load, origin, save, entry get, entry TTL, delete in EU);
     # dead-lettered write 7 (load, origin, entry get, entry delete, Set, SortedSetPut, Remove).
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 5 + 1 + 6 + 7
+    assert summary.subrequests == 6 + 1 + 6 + 7
     assert max(6, 7) <= write_cost(len(REGIONS))
 
 

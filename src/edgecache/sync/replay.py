@@ -26,6 +26,11 @@ Why it is safe (the properties the tests check):
   cannot go now (backoff, or it just failed transiently) every later write to that resource
   waits for the next run. Other resources carry on. Of two concurrent runs (webhook and
   cron) the lease lets exactly one through, and a run stops well before its lease expires.
+* **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
+  Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
+  plus a Delete when set) and runs again. Either the second try wins, or the lease was taken
+  after the mark was set and its holder reads the mark (``drain_region``). So a write queued
+  during a run is replayed by that run's call or the next, not left for the cron.
 * **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
   (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
   :class:`SubrequestBudget`; a run only starts a write it can finish, and stops with status
@@ -79,6 +84,9 @@ not yet removed, one delete of the lease, one SortedSetLength for ``remaining``.
 _WINDOW_COST = 2
 """Before the next window: the SortedSetRemove of the previous window's settled writes, then
 the SortedSetFetch."""
+
+_MIN_RUN_COST = 2 + _WINDOW_COST + RUN_RESERVE
+"""A run's fixed costs (lease, queue TTL, one window, the end), before any write."""
 
 LEASE_MARGIN_SECONDS = 10.0
 """Time the lease must outlast the run by, beyond the last origin call: the Momento calls that
@@ -219,21 +227,65 @@ async def drain_region(
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
     still under the lease (see the module docstring).
     """
-    run = _Run(
-        region=region,
-        queue=queue,
-        regions=regions,
-        origin_url=origin_url.rstrip("/"),
-        origin_fetch=budget.wrap(fetch),
-        now=now,
-        config=config,
-        origin_timeout=origin_timeout,
-        budget=budget,
-        log=log,
-        random=random,
-        keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
-    )
-    return await run.run(holder_id)
+    def fresh_run() -> _Run:
+        return _Run(
+            region=region,
+            queue=queue,
+            regions=regions,
+            origin_url=origin_url.rstrip("/"),
+            origin_fetch=budget.wrap(fetch),
+            now=now,
+            config=config,
+            origin_timeout=origin_timeout,
+            budget=budget,
+            log=log,
+            random=random,
+            keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
+        )
+
+    started_used = budget.used
+    summaries = [await fresh_run().run(holder_id)]
+    for _ in range(MAX_ROUNDS - 1):
+        last = summaries[-1]
+        try:
+            if last.status == "busy":
+                if len(summaries) > 1 and summaries[-2].status == "busy":
+                    break  # marked and tried again: the holder will see the mark
+                # No lost wake-up: leave word, then try once more. The holder may have read
+                # "no mark" and released between our SetIf and our mark; then this second
+                # SetIf wins. If it loses too, its holder took the lease after the mark was
+                # set, so that holder reads the mark after releasing.
+                if not budget.affords(1 + _MIN_RUN_COST):
+                    break
+                await queue.mark_more_work(config.lease_seconds)
+            elif last.status in ("drained", "record-pending"):
+                # After the release: did a trigger come while we held the lease?
+                if not budget.affords(2 + _MIN_RUN_COST) or not await queue.take_more_work():
+                    break
+                log("replay.more_work", region=region, reason="a trigger came while this run held the lease")
+            else:
+                break  # "budget": the work left waits for the next trigger; "error": likewise
+        except (MomentoError, FetchError, BudgetExhausted) as exc:
+            log("replay.more_work_failed", level="warning", region=region, reason=str(exc))
+            break
+        summaries.append(await fresh_run().run(holder_id))
+    return _merged(summaries, budget.used - started_used)
+
+
+MAX_ROUNDS = 8
+"""Runs one ``drain_region`` call may make after "more work" marks (and busy retries): each
+mark is a trigger that came while a run went on; more than this in one invocation is left
+to the mark's next reader (the mark stays)."""
+
+
+def _merged(summaries: list[DrainSummary], subrequests: int) -> DrainSummary:
+    """One summary for a call's runs: counts added up; status and ``remaining`` of the last
+    run that got the lease (a final "busy" only means someone else has the rest)."""
+    ran = [summary for summary in summaries if summary.status != "busy"] or summaries[-1:]
+    last = ran[-1]
+    counts = {name: sum(getattr(summary, name) for summary in summaries)
+              for name in ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive")}
+    return replace(last, subrequests=subrequests, **counts)
 
 
 @dataclass
@@ -269,8 +321,7 @@ class _Run:
         # Lease, queue TTL, one window, one write (the keep-alive's reserve) and the end: less
         # than that does nothing useful, so this region waits for the next trigger without
         # touching Momento.
-        if not self.budget.affords(2 + _WINDOW_COST + write_cost(len(self.regions.names)) + RUN_RESERVE
-                                   + self.keepalive_reserve):
+        if not self.budget.affords(_MIN_RUN_COST + write_cost(len(self.regions.names)) + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
             acquired = await self.queue.acquire_lease(holder_id, self.config.lease_seconds)
