@@ -170,6 +170,11 @@ class WriteQueue:
         """
         return await self.client.set_if_absent(SYNC_LEASE_KEY, holder.encode(), ttl_seconds=seconds)
 
+    async def renew_lease(self, holder: str, seconds: int) -> bool:
+        """A fresh ``seconds`` for this caller's lease (SetIf equal: atomic compare-and-set).
+        False when the lease is no longer this caller's: it expired and someone took it."""
+        return await self.client.set_if_equal(SYNC_LEASE_KEY, holder.encode(), holder.encode(), seconds)
+
     async def release_lease(self) -> None:
         """Delete the lease. Only call while still inside the lease's lifetime: the replayer
         stops well before it (wall budget < lease TTL), so this never frees someone else's."""

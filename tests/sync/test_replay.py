@@ -14,10 +14,11 @@ from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_re
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
-from edgecache.sync.replay import RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, retry_after_seconds, write_cost
+from edgecache.sync.replay import (RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
+                                   retry_after_seconds, write_cost)
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
-from .support import ENTRY_TTL, ORIGIN, REGIONS, CrashError, World, env
+from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, env
 
 US, EU = REGIONS
 
@@ -167,6 +168,62 @@ async def test_a_trigger_that_finds_the_lease_held_twice_leaves_the_mark_for_the
     assert summary.status == "busy"
     assert await w.queue().take_more_work() is True  # what the holder reads after releasing
     assert await w.queue().take_more_work() is False  # and taking it clears it
+
+
+# -- leases that fit -----------------------------------------------------------------------
+
+
+async def test_a_crashed_run_blocks_its_region_for_one_lease_ttl_not_lease_seconds(w):
+    write = await w.edge_write("PUT", "/items/1", b"a")
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=6))
+    # Here: origin timeout 5 s + margin 10 s + slack 5 s = 20 s, while LEASE_SECONDS is 60.
+    assert lease_ttl(w.config.origin_timeout, w.sync_config.lease_seconds) == 20
+    w.clock.advance(19)
+    assert (await w.drain()).status == "busy"
+    w.clock.advance(2)
+    summary = await w.drain()
+    assert (summary.status, summary.synced) == ("drained", 1)
+    assert w.origin.applied[write.id] == 1
+
+
+async def test_a_long_run_renews_its_lease_so_no_one_else_gets_in():
+    w = World(SYNC_WALL_MS="40000", LEASE_SECONDS="90")
+    w.origin.seconds_per_request = 4
+    for n in range(10):
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    intruder_got_it = []
+
+    async def fetch(request):
+        if request.url.startswith(ORIGIN) and w.clock() - START >= 26:  # past the first lease TTL
+            intruder_got_it.append(await w.queue().acquire_lease("intruder", 60))
+        return await w.fetch(request)
+
+    summary = await w.drain(fetch=fetch)
+    assert summary.synced == 10 and summary.remaining == 0
+    assert intruder_got_it and not any(intruder_got_it)
+    assert w.events("replay.lease_lost") == []
+
+
+async def test_a_run_whose_lease_was_taken_stops_and_leaves_the_new_holders_lease_alone():
+    w = World()
+    w.origin.seconds_per_request = 6  # after one write, the lease needs renewing
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(3)]
+    taken = False
+
+    async def fetch(request):
+        nonlocal taken
+        if request.url.startswith(ORIGIN) and not taken:  # as if it expired and another run took it
+            taken = True
+            await w.raw.client(US).delete("lease:sync")
+            assert await w.queue().acquire_lease("intruder", 60)
+        return await w.fetch(request)
+
+    summary = await w.drain(fetch=fetch)
+    assert (summary.status, summary.synced) == ("error", 1)
+    assert w.events("replay.lease_lost")
+    assert await w.raw.client(US).get("lease:sync") == b"intruder"
+    assert [w.origin.applied[x.id] for x in writes] == [1, 0, 0]
 
 
 async def test_wall_time_is_clamped_below_the_lease():

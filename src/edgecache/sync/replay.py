@@ -26,6 +26,9 @@ Why it is safe (the properties the tests check):
   cannot go now (backoff, or it just failed transiently) every later write to that resource
   waits for the next run. Other resources carry on. Of two concurrent runs (webhook and
   cron) the lease lets exactly one through, and a run stops well before its lease expires.
+  The lease key lives one write long (``lease_ttl``) and is renewed (SetIf equal) before a
+  write that could outlive it, so a crashed run blocks its region for seconds; a run that
+  finds its lease taken stops at once and leaves the new holder's lease alone.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
   plus a Delete when set) and runs again. Either the second try wins, or the lease was taken
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
@@ -93,6 +97,19 @@ LEASE_MARGIN_SECONDS = 10.0
 settle the last write. A run that outlived its lease could overlap the next one and break the
 per-resource order (the origin would still apply each write once, thanks to the key)."""
 
+LEASE_SLACK_SECONDS = 5.0
+"""How much longer than one write the lease lives: it is renewed (one SetIf equal) before a
+write that would start with less than ``origin_timeout + LEASE_MARGIN_SECONDS`` of it left,
+so a run renews about every this many seconds, and a crashed run blocks its region for
+``lease_ttl`` at most (20 s with the default 10 s origin timeout), not LEASE_SECONDS."""
+
+
+def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
+    """The lease key's TTL: one write (origin call and bookkeeping) plus the slack, never more
+    than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
+    return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
+
+
 MAX_RETRY_AFTER_SECONDS = 3600.0
 """A Retry-After is honoured up to this: queued data lives at most 24 h in Momento, and an
 origin asking for a day's pause must not make a write expire unseen."""
@@ -118,6 +135,10 @@ def keep_alive_after(queue_ttl_seconds: int) -> float:
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
 (see ``_replay_one``): far more than the edge's four concurrent calls take."""
+
+
+class _LeaseLost(Exception):
+    """The lease expired and another run holds it now: this run must stop at once."""
 
 
 class _RecordNotYetStored(Exception):
@@ -314,6 +335,10 @@ class _Run:
     pending_since: dict[str, float] = field(default_factory=dict)
     """Write id → received_at of writes this run leaves queued, for the stale-write warning."""
     stop_at: float = 0.0
+    holder_id: str = ""
+    lease_until: float = 0.0
+    """When the lease key expires unless renewed (``_keep_lease``)."""
+    lease_lost: bool = False
 
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
@@ -324,7 +349,7 @@ class _Run:
         if not self.budget.affords(_MIN_RUN_COST + write_cost(len(self.regions.names)) + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
-            acquired = await self.queue.acquire_lease(holder_id, self.config.lease_seconds)
+            acquired = await self.queue.acquire_lease(holder_id, self._lease_ttl())
         except (MomentoError, BudgetExhausted) as exc:
             return self._summary("error", str(exc), started_used, remaining=None)
         if self.budget.used == started_used:
@@ -335,6 +360,8 @@ class _Run:
             self.log("replay.busy", region=self.region, reason="another run holds the lease")
             return self._summary("busy", None, started_used, remaining=None)
 
+        self.holder_id = holder_id
+        self.lease_until = self.now() + self._lease_ttl()
         self.stop_at = self.now() + self._wall_seconds()
         try:
             await self.queue.refresh_ttl()
@@ -347,9 +374,13 @@ class _Run:
             self.log("replay.error", level="error", region=self.region, reason=message)
         except BudgetExhausted as exc:
             status, message = "budget", str(exc)
+        except _LeaseLost as exc:
+            status, message = "error", str(exc)
+            self.log("replay.lease_lost", level="error", region=self.region, reason=message)
         finally:
             await self._best_effort("flush removals", self._flush_removals())
-            await self._best_effort("release lease", self.queue.release_lease())
+            if not self.lease_lost:  # deleting it now would free the new holder's lease
+                await self._best_effort("release lease", self.queue.release_lease())
 
         remaining = None
         if self.budget.affords(1):
@@ -369,7 +400,23 @@ class _Run:
 
     def _can_start(self, extra: int) -> bool:
         cost = write_cost(len(self.regions.names)) + RUN_RESERVE + self.keepalive_reserve + extra
-        return self.budget.affords(cost) and self.now() < self.stop_at
+        return self.budget.affords(cost + self._needs_renewal()) and self.now() < self.stop_at
+
+    def _lease_ttl(self) -> int:
+        return lease_ttl(self.origin_timeout, self.config.lease_seconds)
+
+    def _needs_renewal(self) -> bool:
+        return self.lease_until - self.now() < self.origin_timeout + LEASE_MARGIN_SECONDS
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease before a write that could outlive it (see LEASE_SLACK_SECONDS)."""
+        if not self._needs_renewal():
+            return
+        ttl = self._lease_ttl()
+        if not await self.queue.renew_lease(self.holder_id, ttl):
+            self.lease_lost = True
+            raise _LeaseLost("the sync lease expired and another run took it; stopped to keep the order")
+        self.lease_until = self.now() + ttl
 
     async def _drain(self) -> str:
         while True:
@@ -384,6 +431,7 @@ class _Run:
                     for later_id, later_score in fresh[index:]:
                         self.pending_since[later_id] = later_score / 1000
                     return "budget"
+                await self._keep_lease()
                 self.seen.add(write_id)
                 try:
                     await self._replay_one(write_id, score)
