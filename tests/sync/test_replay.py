@@ -814,3 +814,17 @@ async def test_writes_pending_for_too_long_are_reported_once_per_run(w):
     await w.drain()
     [line] = w.events("replay.writes_at_risk")
     assert line["write_ids"] == sorted(x.id for x in old) and line["level"] == "error"
+
+
+async def test_the_at_risk_warning_follows_a_short_queue_ttl():
+    # With a 1 h queue TTL a fixed 20 h threshold could never fire before the write expired.
+    w = World(QUEUE_TTL_SECONDS="3600")
+    old = await w.edge_write("PUT", "/items/1", b"x")
+    w.origin.always = "503"
+    w.clock.advance(2999)  # just under 5/6 of the TTL
+    await w.drain()
+    assert w.events("replay.writes_at_risk") == []
+    w.clock.advance(2)
+    await w.drain()
+    [line] = w.events("replay.writes_at_risk")
+    assert line["write_ids"] == [old.id]

@@ -54,7 +54,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from ..admin import STALE_WRITE_SECONDS
+from ..admin import at_risk_after
 from ..config import SyncConfig
 from ..entries import CachedEntry, EntryFormatError
 from ..http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
@@ -129,8 +129,9 @@ SortedSetRemove of records found gone. Every run keeps at least one dead letter 
 def keep_alive_after(queue_ttl_seconds: int) -> float:
     """Age (by DLQ score) at which a dead letter is kept alive: in the last sixth of its TTL,
     20 h of Momento's 24 h. So each is touched about once a day, and a sweep may miss it for
-    4 h (Momento down, the budget spent elsewhere) before anything is lost."""
-    return queue_ttl_seconds * 5 / 6
+    4 h (Momento down, the budget spent elsewhere) before anything is lost. The same age as
+    a queued write's at-risk warning (``admin.at_risk_after``): one TTL policy."""
+    return at_risk_after(queue_ttl_seconds)
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
@@ -674,11 +675,12 @@ class _Run:
         self.pending_since[record.id] = record.received_at
 
     def _warn_stale(self) -> None:
-        cutoff = self.now() - STALE_WRITE_SECONDS
+        ttl = self.queue.ttl_seconds
+        cutoff = self.now() - at_risk_after(ttl)
         stale = sorted(write_id for write_id, received in self.pending_since.items() if received <= cutoff)
         if stale:
             self.log("replay.writes_at_risk", level="error", region=self.region, write_ids=stale,
-                     reason=f"queued for more than {STALE_WRITE_SECONDS // 3600} h; Momento drops data at 24 h")
+                     reason=f"queued for more than {at_risk_after(ttl):g} s; QUEUE_TTL_SECONDS is {ttl} s")
 
     async def _best_effort(self, what: str, awaitable, **fields):
         try:
