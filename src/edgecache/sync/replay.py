@@ -69,6 +69,7 @@ from .budget import BudgetExhausted, SubrequestBudget
 __all__ = [
     "DrainSummary",
     "drain_region",
+    "needs_continuation",
     "backoff_seconds",
     "write_cost",
     "RUN_RESERVE",
@@ -292,6 +293,17 @@ async def drain_region(
             break
         summaries.append(await fresh_run().run(holder_id))
     return _merged(summaries, budget.used - started_used)
+
+
+def needs_continuation(summary: DrainSummary) -> bool:
+    """Whether a run's call should start a fresh invocation for the rest of its region: it
+    stopped at its budget or wall time with writes left, *and* it settled at least one
+    (synced, dead-lettered or found lost). Bounded by construction: each continuation
+    follows a run that took writes off the queue, so there are fewer continuations than
+    queued writes; an origin that refuses everything transiently settles nothing (its writes
+    back off), so it gets none: the cron comes back for them."""
+    settled = summary.synced + summary.dead_lettered + summary.lost
+    return summary.status == "budget" and settled > 0 and summary.remaining != 0
 
 
 MAX_ROUNDS = 8
