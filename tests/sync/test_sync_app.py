@@ -522,3 +522,36 @@ async def test_permanent_refusals_continue_but_stop_when_the_queue_is_empty():
         await a.after_response()
         assert seen <= len(writes)  # bounded by the writes settled, never self-sustaining
     assert await a.w.queued_ids(US) == [] and len(await a.w.dlq_ids(US)) == 20
+
+
+async def test_a_crash_at_every_subrequest_of_a_continued_drain_applies_each_write_once():
+    from .support import CrashError
+
+    probe = App(SYNC_SUBREQUEST_BUDGET="45")
+    for n in range(12):
+        await probe.w.edge_write("PUT", f"/items/{n}", b"x")
+    calls = []
+    probe.app.fetch = lambda request: calls.append(request) or probe.w.fetch(request)
+    await probe.webhook(probe.webhook_body(US))
+    await probe.after_response()
+    assert probe.w.events("replay.continuation")  # the first invocation continues
+
+    for at in range(1, len(calls) + 1):
+        a = App(SYNC_SUBREQUEST_BUDGET="45")
+        writes = [await a.w.edge_write("PUT", f"/items/{n}", b"x") for n in range(12)]
+        a.app.fetch = a.w.crashing_fetch(at)
+        await a.webhook(a.webhook_body(US))
+        with pytest.raises(CrashError):
+            await a.after_response()
+        a.app.fetch = a.w.fetch
+        a.w.clock.advance(61)  # the dead run's lease expires
+        await a.webhook(a.webhook_body(US))
+        await a.after_response()
+        seen = 0
+        while len(a.w.events("replay.continuation")) > seen:
+            body = continuation_bodies(a)[seen]
+            seen += 1
+            await a.webhook(body)
+            await a.after_response()
+        assert await a.w.queued_ids(US) == [], f"crash at {at}"
+        assert [a.w.origin.applied[x.id] for x in writes] == [1] * 12, f"crash at {at}"
