@@ -663,12 +663,19 @@ class _Run:
                 await own.set_if_equal(record.entry_key, raw, raw, 1)
 
         jobs = [self._best_effort(f"entry in {self.region}", own_entry(), write_id=record.id)]
-        jobs += [
+        if record.state is WriteState.SYNCED:
+            jobs.append(self._invalidate_other_regions(record))
+        await asyncio.gather(*jobs)
+
+    async def _invalidate_other_regions(self, record: WriteRecord) -> None:
+        """After a sync, every other region's copy of the entry is older than the origin: one
+        Delete per other region, concurrently, each best effort. (The one place that decides
+        how other regions learn of a synced write; a refused write changed nothing there.)"""
+        await asyncio.gather(*(
             self._best_effort(f"entry in {other}", self.regions.client(other).delete(record.entry_key), write_id=record.id)
             for other in self.regions.names
-            if other != self.region and record.state is WriteState.SYNCED
-        ]
-        await asyncio.gather(*jobs)
+            if other != self.region
+        ))
 
     async def _flush_removals(self) -> None:
         """One SortedSetRemove for every settled write so far. A crash before it only means
