@@ -11,11 +11,19 @@ from .momento.errors import MomentoError
 from .regional import RegionalClients
 from .responses import error_response, json_response
 
-__all__ = ["check_admin", "queue_report", "STALE_WRITE_SECONDS"]
+__all__ = ["check_admin", "queue_report", "at_risk_after", "STALE_WRITE_SECONDS"]
 
-# Momento keeps nothing longer than 24 h (momento.md §5); a write still queued after 20 h is
-# about to be lost to expiry unless someone acts, so it is reported as at risk.
-STALE_WRITE_SECONDS = 20 * 3600
+
+def at_risk_after(queue_ttl_seconds: float) -> float:
+    """Age at which queued data is near expiry: the last sixth of QUEUE_TTL_SECONDS. The one
+    TTL policy: a queued write this old is reported at risk (``queue_report``, the replayer's
+    ``replay.writes_at_risk``), and a dead letter this old is kept alive (the sweep)."""
+    return queue_ttl_seconds * 5 / 6
+
+
+# Momento keeps nothing longer than 24 h (momento.md §5), the default QUEUE_TTL_SECONDS: a
+# write still queued after 20 h is about to be lost to expiry unless someone acts.
+STALE_WRITE_SECONDS = at_risk_after(24 * 3600)
 
 
 def check_admin(request: Request, config: Config) -> Response | None:
@@ -47,8 +55,9 @@ async def queue_report(regions: RegionalClients, now: float) -> Response:
             raise result
         else:
             entry = result.to_json()
-            if result.oldest_age_seconds is not None and result.oldest_age_seconds >= STALE_WRITE_SECONDS:
-                entry["warning"] = "oldest queued write is near Momento's 24 h TTL limit"
+            ttl = regions.queue(name).ttl_seconds
+            if result.oldest_age_seconds is not None and result.oldest_age_seconds >= at_risk_after(ttl):
+                entry["warning"] = f"oldest queued write is near the queue's {ttl / 3600:g} h TTL (QUEUE_TTL_SECONDS)"
                 at_risk.append(name)
             report.append(entry)
     return json_response(200, {"regions": report, "at_risk": at_risk})

@@ -9,6 +9,8 @@ Every region has its own cache, holding:
     dlq                    sorted set of dead-lettered write ids, score = when the record last got
                            a fresh TTL, in ms (failure time, then renewed daily by the sweep)
     lease:sync             the sync lease (SetIf absent + TTL, see ``replay``)
+    lease:sync:more        "more work": left by a trigger that found the lease held; the
+                           holder reads it after releasing (see ``replay``)
 
 Entry keys are hashed so that long URLs and header values cannot hit key-size limits, and so
 that a per-user key never holds the credential itself (only a hash of it).
@@ -25,6 +27,7 @@ __all__ = [
     "QUEUE_KEY",
     "DLQ_KEY",
     "SYNC_LEASE_KEY",
+    "MORE_WORK_KEY",
     "normalise_url",
     "entry_key",
     "write_key",
@@ -33,6 +36,7 @@ __all__ = [
 QUEUE_KEY = "queue"
 DLQ_KEY = "dlq"
 SYNC_LEASE_KEY = "lease:sync"
+MORE_WORK_KEY = "lease:sync:more"
 
 
 def normalise_url(url: str) -> str:

@@ -4,6 +4,7 @@
     dlq        sorted set: write id → score (time it was dead-lettered, or last kept alive)
     write:<id> the record (``writes.WriteRecord``)
     lease:sync who is replaying (or requeueing into) this region now (SetIf absent + TTL)
+    lease:sync:more  a trigger found the lease held: the holder runs again after releasing
 
 Why a sorted set: it gives the replayer the oldest writes in one call (SortedSetFetch by
 score, ascending, with a count) and removing a synced write is one call, without a
@@ -29,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from .keys import DLQ_KEY, QUEUE_KEY, SYNC_LEASE_KEY, write_key
+from .keys import DLQ_KEY, MORE_WORK_KEY, QUEUE_KEY, SYNC_LEASE_KEY, write_key
 from .momento.client import MomentoClient
 from .writes import WriteRecord
 
@@ -169,10 +170,30 @@ class WriteQueue:
         """
         return await self.client.set_if_absent(SYNC_LEASE_KEY, holder.encode(), ttl_seconds=seconds)
 
+    async def renew_lease(self, holder: str, seconds: int) -> bool:
+        """A fresh ``seconds`` for this caller's lease (SetIf equal: atomic compare-and-set).
+        False when the lease is no longer this caller's: it expired and someone took it."""
+        return await self.client.set_if_equal(SYNC_LEASE_KEY, holder.encode(), holder.encode(), seconds)
+
     async def release_lease(self) -> None:
         """Delete the lease. Only call while still inside the lease's lifetime: the replayer
         stops well before it (wall budget < lease TTL), so this never frees someone else's."""
         await self.client.delete(SYNC_LEASE_KEY)
+
+    async def mark_more_work(self, seconds: int) -> None:
+        """Leave word for the lease holder that a trigger came while it ran (one Set). It
+        lives as long as a lease can, so it outlasts whichever run is holding one now."""
+        await self.client.set(MORE_WORK_KEY, b"1", seconds)
+
+    async def take_more_work(self) -> bool:
+        """True (and the mark gone) when a trigger left word since the mark was last taken.
+        One Get, plus a Delete when there was a mark. A mark set between the two is lost,
+        which is fine: the caller runs again after this, and that run reads the queue after
+        the mark's trigger had queued its write."""
+        if await self.client.get(MORE_WORK_KEY) is None:
+            return False
+        await self.client.delete(MORE_WORK_KEY)
+        return True
 
     # -- observation ---------------------------------------------------------------------
 

@@ -164,3 +164,11 @@ async def test_a_non_momento_failure_is_not_swallowed() -> None:
     regions = RegionalClients(config(), broken)
     with pytest.raises(Boom):
         await queue_report(regions, START)
+
+
+def test_the_at_risk_age_is_the_last_sixth_of_the_queue_ttl() -> None:
+    from edgecache.admin import at_risk_after
+    from edgecache.sync.replay import keep_alive_after
+
+    assert at_risk_after(3600) == 3000 and at_risk_after(86_400) == STALE_WRITE_SECONDS == 20 * 3600
+    assert keep_alive_after(3600) == at_risk_after(3600)  # one TTL policy for both

@@ -120,8 +120,9 @@ async def test_a_young_dead_letter_costs_the_fetch_alone_and_is_not_touched(w):
     plain = await w.drain()
     kept = await w.drain(keep_dead_letters=True)
 
-    # An empty queue: lease, queue TTL, window, release, length; the keep-alive adds its fetch.
-    assert (plain.subrequests, kept.subrequests, kept.kept_alive) == (5, 6, 0)
+    # An empty queue: lease, queue TTL, window, release, length, "more work?" mark; the
+    # keep-alive adds its fetch.
+    assert (plain.subrequests, kept.subrequests, kept.kept_alive) == (6, 7, 0)
     assert await dlq_scores(w) == before
     w.clock.advance(24 * HOUR - (DUE - 60) + 1)  # nothing renewed it: it expires a day after it failed
     assert await w.queue().load(write.id) is None
@@ -131,8 +132,8 @@ async def test_a_due_dead_letter_costs_one_update_ttl_and_one_put(w):
     write = await dead_letter(w)
     w.clock.advance(DUE)
     summary = await w.drain(keep_dead_letters=True)
-    # The 5 of an empty run, the fetch, UpdateTtl on the record, SortedSetPut to re-score.
-    assert (summary.kept_alive, summary.subrequests) == (1, 5 + 3)
+    # The 6 of an empty run, the fetch, UpdateTtl on the record, SortedSetPut to re-score.
+    assert (summary.kept_alive, summary.subrequests) == (1, 6 + 3)
     assert await dlq_scores(w) == {write.id: w.clock() * 1000}
     w.clock.advance(23 * HOUR)  # the record and the DLQ now live a day from the refresh
     assert await w.queue().load(write.id) is not None and await w.dlq_ids() == [write.id]

@@ -14,10 +14,11 @@ from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_re
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
-from edgecache.sync.replay import RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, retry_after_seconds, write_cost
+from edgecache.sync.replay import (RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
+                                   retry_after_seconds, write_cost)
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
-from .support import ENTRY_TTL, ORIGIN, REGIONS, CrashError, World, env
+from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, env
 
 US, EU = REGIONS
 
@@ -101,6 +102,128 @@ async def test_concurrent_triggers_one_runs_one_is_busy(w):
     assert sorted([first.status, second.status]) == ["busy", "drained"]
     assert all(w.origin.applied[x.id] == 1 for x in writes)
     assert len(w.origin.requests) == 3
+
+
+# -- no lost wake-up ------------------------------------------------------------------------
+
+
+def gated_fetch(w: World, gate: asyncio.Event, reached: asyncio.Event):
+    """w.fetch, except that the first origin request waits for ``gate`` (``reached`` says it
+    got there): a run that holds the lease and is busy at the origin."""
+    async def fetch(request):
+        if request.url.startswith(ORIGIN) and not gate.is_set():
+            reached.set()
+            await gate.wait()
+        return await w.fetch(request)
+    return fetch
+
+
+async def test_a_write_queued_while_a_run_holds_the_lease_is_picked_up_by_that_run(w):
+    first = await w.edge_write("PUT", "/items/1", b"a")
+    gate, reached = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(w.drain(holder="cron", fetch=gated_fetch(w, gate, reached)))
+    await reached.wait()  # the holder has its window (one id) and is at the origin
+
+    second = await w.edge_write("PUT", "/items/2", b"b")
+    trigger = await w.drain(holder="webhook-of-2")  # finds the lease held
+    gate.set()
+    summary = await holder
+
+    assert trigger.status == "busy" and trigger.synced == 0
+    assert (summary.status, summary.synced, summary.remaining) == ("drained", 2, 0)
+    assert w.origin.applied[first.id] == w.origin.applied[second.id] == 1
+    assert await w.queued_ids() == []
+    assert [line["region"] for line in w.events("replay.more_work")] == [US]
+
+
+async def test_a_holder_that_releases_between_the_triggers_setif_and_its_mark_loses_nothing(w):
+    # The holder read "no mark" and let go after the trigger's SetIf failed but before the
+    # trigger left its mark: the trigger's second SetIf must then win and replay the write.
+    await w.edge_write("PUT", "/items/1", b"a")
+    gate, reached = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(w.drain(holder="cron", fetch=gated_fetch(w, gate, reached)))
+    await reached.wait()
+    second = await w.edge_write("PUT", "/items/2", b"b")
+    calls = 0
+
+    async def trigger_fetch(request):
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # after the failed SetIf, before the mark: the holder finishes first
+            gate.set()
+            done = await holder
+            assert done.synced == 1  # it did not see write 2 (its window was taken before)
+        return await w.fetch(request)
+
+    trigger = await w.drain(holder="webhook-of-2", fetch=trigger_fetch)
+    assert (trigger.status, trigger.synced, trigger.remaining) == ("drained", 1, 0)
+    assert w.origin.applied[second.id] == 1
+    assert await w.queued_ids() == []
+
+
+async def test_a_trigger_that_finds_the_lease_held_twice_leaves_the_mark_for_the_holder(w):
+    await w.edge_write("PUT", "/items/1", b"a")
+    assert await w.queue().acquire_lease("someone-else", 60)
+    summary = await w.drain(holder="webhook")
+    assert summary.status == "busy"
+    assert await w.queue().take_more_work() is True  # what the holder reads after releasing
+    assert await w.queue().take_more_work() is False  # and taking it clears it
+
+
+# -- leases that fit -----------------------------------------------------------------------
+
+
+async def test_a_crashed_run_blocks_its_region_for_one_lease_ttl_not_lease_seconds(w):
+    write = await w.edge_write("PUT", "/items/1", b"a")
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=6))
+    # Here: origin timeout 5 s + margin 10 s + slack 5 s = 20 s, while LEASE_SECONDS is 60.
+    assert lease_ttl(w.config.origin_timeout, w.sync_config.lease_seconds) == 20
+    w.clock.advance(19)
+    assert (await w.drain()).status == "busy"
+    w.clock.advance(2)
+    summary = await w.drain()
+    assert (summary.status, summary.synced) == ("drained", 1)
+    assert w.origin.applied[write.id] == 1
+
+
+async def test_a_long_run_renews_its_lease_so_no_one_else_gets_in():
+    w = World(SYNC_WALL_MS="40000", LEASE_SECONDS="90")
+    w.origin.seconds_per_request = 4
+    for n in range(10):
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    intruder_got_it = []
+
+    async def fetch(request):
+        if request.url.startswith(ORIGIN) and w.clock() - START >= 26:  # past the first lease TTL
+            intruder_got_it.append(await w.queue().acquire_lease("intruder", 60))
+        return await w.fetch(request)
+
+    summary = await w.drain(fetch=fetch)
+    assert summary.synced == 10 and summary.remaining == 0
+    assert intruder_got_it and not any(intruder_got_it)
+    assert w.events("replay.lease_lost") == []
+
+
+async def test_a_run_whose_lease_was_taken_stops_and_leaves_the_new_holders_lease_alone():
+    w = World()
+    w.origin.seconds_per_request = 6  # after one write, the lease needs renewing
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(3)]
+    taken = False
+
+    async def fetch(request):
+        nonlocal taken
+        if request.url.startswith(ORIGIN) and not taken:  # as if it expired and another run took it
+            taken = True
+            await w.raw.client(US).delete("lease:sync")
+            assert await w.queue().acquire_lease("intruder", 60)
+        return await w.fetch(request)
+
+    summary = await w.drain(fetch=fetch)
+    assert (summary.status, summary.synced) == ("error", 1)
+    assert w.events("replay.lease_lost")
+    assert await w.raw.client(US).get("lease:sync") == b"intruder"
+    assert [w.origin.applied[x.id] for x in writes] == [1, 0, 0]
 
 
 async def test_wall_time_is_clamped_below_the_lease():
@@ -222,7 +345,7 @@ async def test_a_dead_lettered_write_does_not_hold_back_later_ones(w):
 
 # Subrequests of a run with one write, in order: 1 lease, 2 queue TTL, 3 window, 4 load,
 # 5 origin, 6 save SYNCED, 7 read own entry, 8 its TTL, 9 delete in the other region,
-# 10 SortedSetRemove, 11 release lease, 12 queue length.
+# 10 SortedSetRemove, 11 release lease, 12 queue length, 13 the "more work" mark.
 
 
 async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answer(w):
@@ -557,11 +680,11 @@ async def test_one_write_costs_what_the_comment_says(w):
     await w.edge_write("PUT", "/items/2", b"b")
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
-    # fixed: lease, queue TTL, window, release, length = 5; one SortedSetRemove for the synced
+    # fixed: lease, queue TTL, window, release, length, "more work?" mark = 6; one SortedSetRemove for the synced
     # write; synced write 6 (load, origin, save, entry get, entry TTL, delete in EU);
     # dead-lettered write 7 (load, origin, entry get, entry delete, Set, SortedSetPut, Remove).
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 5 + 1 + 6 + 7
+    assert summary.subrequests == 6 + 1 + 6 + 7
     assert max(6, 7) <= write_cost(len(REGIONS))
 
 
@@ -691,3 +814,17 @@ async def test_writes_pending_for_too_long_are_reported_once_per_run(w):
     await w.drain()
     [line] = w.events("replay.writes_at_risk")
     assert line["write_ids"] == sorted(x.id for x in old) and line["level"] == "error"
+
+
+async def test_the_at_risk_warning_follows_a_short_queue_ttl():
+    # With a 1 h queue TTL a fixed 20 h threshold could never fire before the write expired.
+    w = World(QUEUE_TTL_SECONDS="3600")
+    old = await w.edge_write("PUT", "/items/1", b"x")
+    w.origin.always = "503"
+    w.clock.advance(2999)  # just under 5/6 of the TTL
+    await w.drain()
+    assert w.events("replay.writes_at_risk") == []
+    w.clock.advance(2)
+    await w.drain()
+    [line] = w.events("replay.writes_at_risk")
+    assert line["write_ids"] == [old.id]

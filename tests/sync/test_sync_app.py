@@ -170,7 +170,8 @@ async def test_the_default_budget_fits_the_free_plan_whatever_the_backlog():
     calls = []
     a.app.fetch = lambda request: calls.append(request) or a.w.fetch(request)
     summaries = await a.app.sweep()
-    assert 30 < len(calls) <= 50 and sum(s.subrequests for s in summaries) == len(calls)
+    continuations = len(a.w.events("replay.continuation"))  # one publish each, within the budget
+    assert 30 < len(calls) <= 50 and sum(s.subrequests for s in summaries) + continuations == len(calls)
 
 
 async def test_sweep_rotates_the_first_region_with_the_minute(a):
@@ -464,3 +465,102 @@ async def test_logs_hold_no_secrets_and_no_bodies(a):
     for needle in (SECRET, ADMIN, TOKEN, "4111", "conflict"):
         assert needle not in text
     assert write.id in text
+
+
+# -- continuation ---------------------------------------------------------------------------------
+
+
+def continuation_bodies(a: App) -> list[bytes]:
+    """The webhook bodies Momento would send for the continuations published so far."""
+    return [a.webhook_body(line["region"], text=json.dumps({"region": line["region"], "continuation": True}))
+            for line in a.w.events("replay.continuation")]
+
+
+async def test_a_run_out_of_budget_with_work_left_starts_a_fresh_invocation_until_drained():
+    a = App(SYNC_SUBREQUEST_BUDGET="45")
+    writes = [await a.w.edge_write("PUT", f"/items/{n}", b"x") for n in range(30)]
+    before = a.w.standin.topics.published
+    response = await a.webhook(a.webhook_body(US, writes[0].id))
+    assert response.status == 200
+    await a.after_response()
+    invocations = 1
+    seen = 0
+    while len(a.w.events("replay.continuation")) > seen:  # each webhook is a fresh invocation
+        body = continuation_bodies(a)[seen]
+        seen += 1
+        invocations += 1
+        await a.webhook(body)
+        await a.after_response()
+    assert await a.w.queued_ids(US) == []
+    assert all(a.w.origin.applied[x.id] == 1 for x in writes)
+    assert invocations > 2  # 30 writes do not fit one 45-subrequest invocation
+    assert a.w.standin.topics.published - before == invocations - 1  # one publish per continuation
+
+
+async def test_an_origin_refusing_everything_gets_no_continuation_storm():
+    a = App(SYNC_SUBREQUEST_BUDGET="45")
+    for n in range(30):
+        await a.w.edge_write("PUT", f"/items/{n}", b"x")
+    a.w.origin.always = "503"
+    await a.webhook(a.webhook_body(US))
+    await a.after_response()
+    await a.app.sweep()
+    assert a.w.events("replay.continuation") == []  # retried writes back off: nothing to continue
+    for _ in range(8):  # webhooks and sweeps keep coming; backoff passes between them
+        a.w.clock.advance(a.w.sync_config.backoff_cap_seconds + 1)
+        await a.webhook(a.webhook_body(US))
+        await a.after_response()
+        await a.app.sweep()
+    dead = await a.w.dlq_ids(US)
+    # Only runs that settled writes (attempts used up: dead-lettered) continue.
+    assert len(a.w.events("replay.continuation")) <= len(dead)
+    assert len(await a.w.queued_ids(US)) + len(dead) == 30  # nothing lost either
+
+
+async def test_permanent_refusals_continue_but_stop_when_the_queue_is_empty():
+    a = App(SYNC_SUBREQUEST_BUDGET="45")
+    writes = [await a.w.edge_write("PUT", f"/items/{n}", b"x") for n in range(20)]
+    a.w.origin.always = "409"
+    await a.webhook(a.webhook_body(US))
+    await a.after_response()
+    seen = 0
+    while len(a.w.events("replay.continuation")) > seen:
+        body = continuation_bodies(a)[seen]
+        seen += 1
+        await a.webhook(body)
+        await a.after_response()
+        assert seen <= len(writes)  # bounded by the writes settled, never self-sustaining
+    assert await a.w.queued_ids(US) == [] and len(await a.w.dlq_ids(US)) == 20
+
+
+async def test_a_crash_at_every_subrequest_of_a_continued_drain_applies_each_write_once():
+    from .support import CrashError
+
+    probe = App(SYNC_SUBREQUEST_BUDGET="45")
+    for n in range(12):
+        await probe.w.edge_write("PUT", f"/items/{n}", b"x")
+    calls = []
+    probe.app.fetch = lambda request: calls.append(request) or probe.w.fetch(request)
+    await probe.webhook(probe.webhook_body(US))
+    await probe.after_response()
+    assert probe.w.events("replay.continuation")  # the first invocation continues
+
+    for at in range(1, len(calls) + 1):
+        a = App(SYNC_SUBREQUEST_BUDGET="45")
+        writes = [await a.w.edge_write("PUT", f"/items/{n}", b"x") for n in range(12)]
+        a.app.fetch = a.w.crashing_fetch(at)
+        await a.webhook(a.webhook_body(US))
+        with pytest.raises(CrashError):
+            await a.after_response()
+        a.app.fetch = a.w.fetch
+        a.w.clock.advance(61)  # the dead run's lease expires
+        await a.webhook(a.webhook_body(US))
+        await a.after_response()
+        seen = 0
+        while len(a.w.events("replay.continuation")) > seen:
+            body = continuation_bodies(a)[seen]
+            seen += 1
+            await a.webhook(body)
+            await a.after_response()
+        assert await a.w.queued_ids(US) == [], f"crash at {at}"
+        assert [a.w.origin.applied[x.id] for x in writes] == [1] * 12, f"crash at {at}"

@@ -29,13 +29,14 @@ secrets or bodies.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
 from ..admin import check_admin, queue_report
 from ..config import Config, SyncConfig
-from ..http import Background, Clock, Fetch, Headers, Request, Response
+from ..http import Background, Clock, Fetch, FetchError, Headers, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
@@ -43,8 +44,8 @@ from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..writes import RecordFormatError, WriteRecord, WriteState
-from .budget import SubrequestBudget, budgeted_regions
-from .replay import DrainSummary, drain_region
+from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
+from .replay import DrainSummary, drain_region, needs_continuation
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
@@ -240,7 +241,7 @@ class SyncApp:
         summaries = []
         for name in names:
             summaries.append(
-                await drain_region(
+                summary := await drain_region(
                     region=name,
                     queue=regions.queue(name),
                     regions=regions,
@@ -256,7 +257,25 @@ class SyncApp:
                     keep_dead_letters=keep_dead_letters,
                 )
             )
+            if needs_continuation(summary):
+                await self._continue(regions, summary, budget)
         return summaries
+
+    async def _continue(self, regions: RegionalClients, summary: DrainSummary, budget: SubrequestBudget) -> None:
+        """Start a fresh invocation (its own budget) for the rest of ``name``'s queue: one
+        publish on the queue topic, whose webhook drains that region (README, "Continuation").
+        Best effort: without it the rest waits for the next trigger or the cron."""
+        name = summary.region
+        if not budget.affords(1):
+            self.log("replay.continuation_skipped", level="warning", region=name, reason="no subrequest left to publish it")
+            return
+        message = json.dumps({"region": name, "continuation": True}, separators=(",", ":"))
+        try:
+            await regions.client(name).publish(self.config.queue_topic, message)
+        except (MomentoError, FetchError, BudgetExhausted) as exc:
+            self.log("replay.continuation_failed", level="warning", region=name, reason=str(exc))
+            return
+        self.log("replay.continuation", region=name, remaining=summary.remaining)
 
     async def _drain_in_background(self, names: list[str], budget: SubrequestBudget | None = None) -> None:
         """A drain after the response: nobody awaits it, so its failure must reach the log."""

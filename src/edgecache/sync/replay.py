@@ -26,6 +26,14 @@ Why it is safe (the properties the tests check):
   cannot go now (backoff, or it just failed transiently) every later write to that resource
   waits for the next run. Other resources carry on. Of two concurrent runs (webhook and
   cron) the lease lets exactly one through, and a run stops well before its lease expires.
+  The lease key lives one write long (``lease_ttl``) and is renewed (SetIf equal) before a
+  write that could outlive it, so a crashed run blocks its region for seconds; a run that
+  finds its lease taken stops at once and leaves the new holder's lease alone.
+* **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
+  Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
+  plus a Delete when set) and runs again. Either the second try wins, or the lease was taken
+  after the mark was set and its holder reads the mark (``drain_region``). So a write queued
+  during a run is replayed by that run's call or the next, not left for the cron.
 * **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
   (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
   :class:`SubrequestBudget`; a run only starts a write it can finish, and stops with status
@@ -42,10 +50,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from ..admin import STALE_WRITE_SECONDS
+from ..admin import at_risk_after
 from ..config import SyncConfig
 from ..entries import CachedEntry, EntryFormatError
 from ..http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
@@ -60,6 +69,7 @@ from .budget import BudgetExhausted, SubrequestBudget
 __all__ = [
     "DrainSummary",
     "drain_region",
+    "needs_continuation",
     "backoff_seconds",
     "write_cost",
     "RUN_RESERVE",
@@ -80,10 +90,26 @@ _WINDOW_COST = 2
 """Before the next window: the SortedSetRemove of the previous window's settled writes, then
 the SortedSetFetch."""
 
+_MIN_RUN_COST = 2 + _WINDOW_COST + RUN_RESERVE
+"""A run's fixed costs (lease, queue TTL, one window, the end), before any write."""
+
 LEASE_MARGIN_SECONDS = 10.0
 """Time the lease must outlast the run by, beyond the last origin call: the Momento calls that
 settle the last write. A run that outlived its lease could overlap the next one and break the
 per-resource order (the origin would still apply each write once, thanks to the key)."""
+
+LEASE_SLACK_SECONDS = 5.0
+"""How much longer than one write the lease lives: it is renewed (one SetIf equal) before a
+write that would start with less than ``origin_timeout + LEASE_MARGIN_SECONDS`` of it left,
+so a run renews about every this many seconds, and a crashed run blocks its region for
+``lease_ttl`` at most (20 s with the default 10 s origin timeout), not LEASE_SECONDS."""
+
+
+def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
+    """The lease key's TTL: one write (origin call and bookkeeping) plus the slack, never more
+    than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
+    return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
+
 
 MAX_RETRY_AFTER_SECONDS = 3600.0
 """A Retry-After is honoured up to this: queued data lives at most 24 h in Momento, and an
@@ -104,12 +130,17 @@ SortedSetRemove of records found gone. Every run keeps at least one dead letter 
 def keep_alive_after(queue_ttl_seconds: int) -> float:
     """Age (by DLQ score) at which a dead letter is kept alive: in the last sixth of its TTL,
     20 h of Momento's 24 h. So each is touched about once a day, and a sweep may miss it for
-    4 h (Momento down, the budget spent elsewhere) before anything is lost."""
-    return queue_ttl_seconds * 5 / 6
+    4 h (Momento down, the budget spent elsewhere) before anything is lost. The same age as
+    a queued write's at-risk warning (``admin.at_risk_after``): one TTL policy."""
+    return at_risk_after(queue_ttl_seconds)
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
 (see ``_replay_one``): far more than the edge's three concurrent calls take."""
+
+
+class _LeaseLost(Exception):
+    """The lease expired and another run holds it now: this run must stop at once."""
 
 
 class _RecordNotYetStored(Exception):
@@ -219,21 +250,76 @@ async def drain_region(
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
     still under the lease (see the module docstring).
     """
-    run = _Run(
-        region=region,
-        queue=queue,
-        regions=regions,
-        origin_url=origin_url.rstrip("/"),
-        origin_fetch=budget.wrap(fetch),
-        now=now,
-        config=config,
-        origin_timeout=origin_timeout,
-        budget=budget,
-        log=log,
-        random=random,
-        keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
-    )
-    return await run.run(holder_id)
+    def fresh_run() -> _Run:
+        return _Run(
+            region=region,
+            queue=queue,
+            regions=regions,
+            origin_url=origin_url.rstrip("/"),
+            origin_fetch=budget.wrap(fetch),
+            now=now,
+            config=config,
+            origin_timeout=origin_timeout,
+            budget=budget,
+            log=log,
+            random=random,
+            keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
+        )
+
+    started_used = budget.used
+    summaries = [await fresh_run().run(holder_id)]
+    for _ in range(MAX_ROUNDS - 1):
+        last = summaries[-1]
+        try:
+            if last.status == "busy":
+                if len(summaries) > 1 and summaries[-2].status == "busy":
+                    break  # marked and tried again: the holder will see the mark
+                # No lost wake-up: leave word, then try once more. The holder may have read
+                # "no mark" and released between our SetIf and our mark; then this second
+                # SetIf wins. If it loses too, its holder took the lease after the mark was
+                # set, so that holder reads the mark after releasing.
+                if not budget.affords(1 + _MIN_RUN_COST):
+                    break
+                await queue.mark_more_work(config.lease_seconds)
+            elif last.status in ("drained", "record-pending"):
+                # After the release: did a trigger come while we held the lease?
+                if not budget.affords(2 + _MIN_RUN_COST) or not await queue.take_more_work():
+                    break
+                log("replay.more_work", region=region, reason="a trigger came while this run held the lease")
+            else:
+                break  # "budget": the work left waits for the next trigger; "error": likewise
+        except (MomentoError, FetchError, BudgetExhausted) as exc:
+            log("replay.more_work_failed", level="warning", region=region, reason=str(exc))
+            break
+        summaries.append(await fresh_run().run(holder_id))
+    return _merged(summaries, budget.used - started_used)
+
+
+def needs_continuation(summary: DrainSummary) -> bool:
+    """Whether a run's call should start a fresh invocation for the rest of its region: it
+    stopped at its budget or wall time with writes left, *and* it settled at least one
+    (synced, dead-lettered or found lost). Bounded by construction: each continuation
+    follows a run that took writes off the queue, so there are fewer continuations than
+    queued writes; an origin that refuses everything transiently settles nothing (its writes
+    back off), so it gets none: the cron comes back for them."""
+    settled = summary.synced + summary.dead_lettered + summary.lost
+    return summary.status == "budget" and settled > 0 and summary.remaining != 0
+
+
+MAX_ROUNDS = 8
+"""Runs one ``drain_region`` call may make after "more work" marks (and busy retries): each
+mark is a trigger that came while a run went on; more than this in one invocation is left
+to the mark's next reader (the mark stays)."""
+
+
+def _merged(summaries: list[DrainSummary], subrequests: int) -> DrainSummary:
+    """One summary for a call's runs: counts added up; status and ``remaining`` of the last
+    run that got the lease (a final "busy" only means someone else has the rest)."""
+    ran = [summary for summary in summaries if summary.status != "busy"] or summaries[-1:]
+    last = ran[-1]
+    counts = {name: sum(getattr(summary, name) for summary in summaries)
+              for name in ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive")}
+    return replace(last, subrequests=subrequests, **counts)
 
 
 @dataclass
@@ -262,6 +348,10 @@ class _Run:
     pending_since: dict[str, float] = field(default_factory=dict)
     """Write id → received_at of writes this run leaves queued, for the stale-write warning."""
     stop_at: float = 0.0
+    holder_id: str = ""
+    lease_until: float = 0.0
+    """When the lease key expires unless renewed (``_keep_lease``)."""
+    lease_lost: bool = False
 
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
@@ -269,11 +359,10 @@ class _Run:
         # Lease, queue TTL, one window, one write (the keep-alive's reserve) and the end: less
         # than that does nothing useful, so this region waits for the next trigger without
         # touching Momento.
-        if not self.budget.affords(2 + _WINDOW_COST + write_cost(len(self.regions.names)) + RUN_RESERVE
-                                   + self.keepalive_reserve):
+        if not self.budget.affords(_MIN_RUN_COST + write_cost(len(self.regions.names)) + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
-            acquired = await self.queue.acquire_lease(holder_id, self.config.lease_seconds)
+            acquired = await self.queue.acquire_lease(holder_id, self._lease_ttl())
         except (MomentoError, BudgetExhausted) as exc:
             return self._summary("error", str(exc), started_used, remaining=None)
         if self.budget.used == started_used:
@@ -284,6 +373,8 @@ class _Run:
             self.log("replay.busy", region=self.region, reason="another run holds the lease")
             return self._summary("busy", None, started_used, remaining=None)
 
+        self.holder_id = holder_id
+        self.lease_until = self.now() + self._lease_ttl()
         self.stop_at = self.now() + self._wall_seconds()
         try:
             await self.queue.refresh_ttl()
@@ -296,9 +387,13 @@ class _Run:
             self.log("replay.error", level="error", region=self.region, reason=message)
         except BudgetExhausted as exc:
             status, message = "budget", str(exc)
+        except _LeaseLost as exc:
+            status, message = "error", str(exc)
+            self.log("replay.lease_lost", level="error", region=self.region, reason=message)
         finally:
             await self._best_effort("flush removals", self._flush_removals())
-            await self._best_effort("release lease", self.queue.release_lease())
+            if not self.lease_lost:  # deleting it now would free the new holder's lease
+                await self._best_effort("release lease", self.queue.release_lease())
 
         remaining = None
         if self.budget.affords(1):
@@ -318,7 +413,23 @@ class _Run:
 
     def _can_start(self, extra: int) -> bool:
         cost = write_cost(len(self.regions.names)) + RUN_RESERVE + self.keepalive_reserve + extra
-        return self.budget.affords(cost) and self.now() < self.stop_at
+        return self.budget.affords(cost + self._needs_renewal()) and self.now() < self.stop_at
+
+    def _lease_ttl(self) -> int:
+        return lease_ttl(self.origin_timeout, self.config.lease_seconds)
+
+    def _needs_renewal(self) -> bool:
+        return self.lease_until - self.now() < self.origin_timeout + LEASE_MARGIN_SECONDS
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease before a write that could outlive it (see LEASE_SLACK_SECONDS)."""
+        if not self._needs_renewal():
+            return
+        ttl = self._lease_ttl()
+        if not await self.queue.renew_lease(self.holder_id, ttl):
+            self.lease_lost = True
+            raise _LeaseLost("the sync lease expired and another run took it; stopped to keep the order")
+        self.lease_until = self.now() + ttl
 
     async def _drain(self) -> str:
         while True:
@@ -333,6 +444,7 @@ class _Run:
                     for later_id, later_score in fresh[index:]:
                         self.pending_since[later_id] = later_score / 1000
                     return "budget"
+                await self._keep_lease()
                 self.seen.add(write_id)
                 try:
                     await self._replay_one(write_id, score)
@@ -551,12 +663,19 @@ class _Run:
                 await own.set_if_equal(record.entry_key, raw, raw, 1)
 
         jobs = [self._best_effort(f"entry in {self.region}", own_entry(), write_id=record.id)]
-        jobs += [
+        if record.state is WriteState.SYNCED:
+            jobs.append(self._invalidate_other_regions(record))
+        await asyncio.gather(*jobs)
+
+    async def _invalidate_other_regions(self, record: WriteRecord) -> None:
+        """After a sync, every other region's copy of the entry is older than the origin: one
+        Delete per other region, concurrently, each best effort. (The one place that decides
+        how other regions learn of a synced write; a refused write changed nothing there.)"""
+        await asyncio.gather(*(
             self._best_effort(f"entry in {other}", self.regions.client(other).delete(record.entry_key), write_id=record.id)
             for other in self.regions.names
-            if other != self.region and record.state is WriteState.SYNCED
-        ]
-        await asyncio.gather(*jobs)
+            if other != self.region
+        ))
 
     async def _flush_removals(self) -> None:
         """One SortedSetRemove for every settled write so far. A crash before it only means
@@ -575,11 +694,12 @@ class _Run:
         self.pending_since[record.id] = record.received_at
 
     def _warn_stale(self) -> None:
-        cutoff = self.now() - STALE_WRITE_SECONDS
+        ttl = self.queue.ttl_seconds
+        cutoff = self.now() - at_risk_after(ttl)
         stale = sorted(write_id for write_id, received in self.pending_since.items() if received <= cutoff)
         if stale:
             self.log("replay.writes_at_risk", level="error", region=self.region, write_ids=stale,
-                     reason=f"queued for more than {STALE_WRITE_SECONDS // 3600} h; Momento drops data at 24 h")
+                     reason=f"queued for more than {at_risk_after(ttl):g} s; QUEUE_TTL_SECONDS is {ttl} s")
 
     async def _best_effort(self, what: str, awaitable, **fields):
         try:
