@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..http import Headers, Request, Response
 from ..routes import Route
-from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_validator, shared_directives
+from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_validator, parse_directives, shared_directives
 
 __all__ = [
     "CACHE_NAME",
@@ -61,14 +61,7 @@ def parse_cache_control(headers: Headers) -> dict[str, str | None]:
     Malformed pieces are skipped (RFC 9111 §4.2.1 says a cache should treat an invalid
     max-age as stale; see ``freshness.freshness_lifetime``).
     """
-    directives: dict[str, str | None] = {}
-    for field in headers.get_all("cache-control"):
-        for part in field.split(","):
-            name, sep, value = part.strip().partition("=")
-            name = name.strip().lower()
-            if name:
-                directives.setdefault(name, value.strip().strip('"') if sep else None)
-    return directives
+    return parse_directives(headers.get_all("cache-control"))
 
 
 def request_decision(request: Request, route: Route) -> Decision:

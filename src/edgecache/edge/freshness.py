@@ -65,7 +65,9 @@ def parse_delta(value: str | None) -> int | None:
     return int(value)
 
 
-def _parse(fields: list[str]) -> dict[str, str | None]:
+def parse_directives(fields: list[str]) -> dict[str, str | None]:
+    """Directives of Cache-Control-shaped fields (RFC 9111 §5.2), names lower-cased, the
+    first occurrence of a name kept; ``max-age=60`` → {"max-age": "60"}."""
     directives: dict[str, str | None] = {}
     for field in fields:
         for part in field.split(","):
@@ -82,10 +84,10 @@ def shared_directives(headers: Headers) -> tuple[dict[str, str | None], str]:
     RFC 9213 §2.1: a cache that honours ``CDN-Cache-Control`` uses it and ignores
     ``Cache-Control`` when it is present and valid (a field with no directive is not).
     """
-    targeted = _parse(headers.get_all("cdn-cache-control"))
+    targeted = parse_directives(headers.get_all("cdn-cache-control"))
     if targeted:
         return targeted, "cdn-cache-control"
-    return _parse(headers.get_all("cache-control")), "cache-control"
+    return parse_directives(headers.get_all("cache-control")), "cache-control"
 
 
 def freshness_lifetime(status: int, headers: Headers, cc: dict[str, str | None], route: Route,
