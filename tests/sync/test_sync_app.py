@@ -476,6 +476,19 @@ def continuation_bodies(a: App) -> list[bytes]:
             for line in a.w.events("replay.continuation")]
 
 
+async def follow_continuations(a: App, limit: int | None = None) -> int:
+    """Deliver each continuation's webhook (a fresh invocation) until none is left; how many.
+    With ``limit``, asserts the chain never grows past it (bounded, never self-sustaining)."""
+    seen = 0
+    while len(a.w.events("replay.continuation")) > seen:
+        body = continuation_bodies(a)[seen]
+        seen += 1
+        await a.webhook(body)
+        await a.after_response()
+        assert limit is None or seen <= limit
+    return seen
+
+
 async def test_a_run_out_of_budget_with_work_left_starts_a_fresh_invocation_until_drained():
     a = App(SYNC_SUBREQUEST_BUDGET="45")
     writes = [await a.w.edge_write("PUT", f"/items/{n}", b"x") for n in range(30)]
@@ -483,14 +496,7 @@ async def test_a_run_out_of_budget_with_work_left_starts_a_fresh_invocation_unti
     response = await a.webhook(a.webhook_body(US, writes[0].id))
     assert response.status == 200
     await a.after_response()
-    invocations = 1
-    seen = 0
-    while len(a.w.events("replay.continuation")) > seen:  # each webhook is a fresh invocation
-        body = continuation_bodies(a)[seen]
-        seen += 1
-        invocations += 1
-        await a.webhook(body)
-        await a.after_response()
+    invocations = 1 + await follow_continuations(a)  # each webhook is a fresh invocation
     assert await a.w.queued_ids(US) == []
     assert all(a.w.origin.applied[x.id] == 1 for x in writes)
     assert invocations > 2  # 30 writes do not fit one 45-subrequest invocation
@@ -523,13 +529,7 @@ async def test_permanent_refusals_continue_but_stop_when_the_queue_is_empty():
     a.w.origin.always = "409"
     await a.webhook(a.webhook_body(US))
     await a.after_response()
-    seen = 0
-    while len(a.w.events("replay.continuation")) > seen:
-        body = continuation_bodies(a)[seen]
-        seen += 1
-        await a.webhook(body)
-        await a.after_response()
-        assert seen <= len(writes)  # bounded by the writes settled, never self-sustaining
+    await follow_continuations(a, limit=len(writes))  # bounded by the writes settled
     assert await a.w.queued_ids(US) == [] and len(await a.w.dlq_ids(US)) == 20
 
 
@@ -556,11 +556,6 @@ async def test_a_crash_at_every_subrequest_of_a_continued_drain_applies_each_wri
         a.w.clock.advance(61)  # the dead run's lease expires
         await a.webhook(a.webhook_body(US))
         await a.after_response()
-        seen = 0
-        while len(a.w.events("replay.continuation")) > seen:
-            body = continuation_bodies(a)[seen]
-            seen += 1
-            await a.webhook(body)
-            await a.after_response()
+        await follow_continuations(a)
         assert await a.w.queued_ids(US) == [], f"crash at {at}"
         assert [a.w.origin.applied[x.id] for x in writes] == [1] * 12, f"crash at {at}"
