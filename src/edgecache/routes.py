@@ -11,6 +11,10 @@ matches passes through untouched.
 Patterns: a literal path, ``:name`` matches one segment, a trailing ``*`` matches the rest
 (including nothing). ``write-behind`` routes also serve their reads from the cache: the point
 of writing through is that the next read sees the write.
+
+``live`` (off unless set) lets clients subscribe to a resource's channel over WebSocket
+(``edgecache.live``): ``"public"`` for anyone, ``"token"`` for holders of a channel token
+minted from ``LIVE_SECRET``.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-__all__ = ["Route", "MODES", "parse_routes", "match_route"]
+__all__ = ["Route", "MODES", "LIVE_MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
-_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers"}
+LIVE_MODES = ("public", "token")
+_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers", "live"}
 # Request headers that would split the cache per user or per connection if keyed on; the
 # credential case is handled by ``per_user`` (a hash of the credential, never the value).
 _UNKEYABLE = {"authorization", "cookie", "connection", "content-length", "host"}
@@ -41,6 +46,8 @@ class Route:
     Cookie on a route that does not list it is passed through synchronously, because a
     replay without the credential would be refused by the origin after we answered 202.
     """
+    live: str | None = None
+    """Who may subscribe to this route's channels: None (nobody), "public" or "token"."""
 
     @property
     def caches_reads(self) -> bool:
@@ -102,6 +109,12 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
         replay = rule.get("replay_headers", [])
         if not isinstance(replay, list) or not all(isinstance(h, str) for h in replay):
             raise ValueError(f"{where}: replay_headers must be a list of header names")
+        live = rule.get("live")
+        if live is not None and live not in LIVE_MODES:
+            raise ValueError(
+                f"{where} has live {live!r}; use \"public\" (anyone may subscribe), "
+                f"\"token\" (a token minted from LIVE_SECRET) or leave it out (off)"
+            )
         routes.append(
             Route(
                 pattern=pattern,
@@ -110,6 +123,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 key_headers=lowered,
                 per_user=per_user,
                 replay_headers=tuple(sorted({h.lower() for h in replay})),
+                live=live,
             )
         )
     return tuple(routes)
