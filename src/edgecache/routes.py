@@ -11,6 +11,10 @@ matches passes through untouched.
 Patterns: a literal path, ``:name`` matches one segment, a trailing ``*`` matches the rest
 (including nothing). ``write-behind`` routes also serve their reads from the cache: the point
 of writing through is that the next read sees the write.
+
+``live`` (off unless set) lets clients subscribe to a resource's channel over WebSocket
+(``edgecache.live``): ``"public"`` for anyone, ``"token"`` for holders of a channel token
+minted from ``LIVE_SECRET``.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from dataclasses import dataclass
 
 from .router import match_path
 
-__all__ = ["Route", "MODES", "parse_routes", "match_route"]
+__all__ = ["Route", "MODES", "LIVE_MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
-_KEYS = {"pattern", "mode", "ttl", "max_ttl", "force_ttl", "key_headers", "per_user", "replay_headers", "l1_ttl"}
+LIVE_MODES = ("public", "token")
+_KEYS = {"pattern", "mode", "ttl", "max_ttl", "force_ttl", "key_headers", "per_user", "replay_headers", "l1_ttl",
+         "live"}
 _MAX_TTL = 86400  # Momento caps item TTLs at 24 h (momento.md §5)
 L1_MAX_TTL = 60
 """Most seconds a colo may serve an entry from its own cache (``l1_ttl``): the bound on how
@@ -56,6 +62,8 @@ class Route:
     """
     l1_ttl: int = 0
     """Seconds a colo keeps a Momento hit in its own cache (Workers Cache API); 0 = off."""
+    live: str | None = None
+    """Who may subscribe to this route's channels: None (nobody), "public" or "token"."""
 
     def matches(self, path: str) -> bool:
         return match_path(self.pattern, path) is not None
@@ -113,6 +121,12 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                              f"{min(L1_MAX_TTL, ttl)} (at most {L1_MAX_TTL} and at most the rule's ttl)")
         if l1_ttl and mode == "pass":
             raise ValueError(f"{where}: l1_ttl needs a caching mode (cache or write-behind), not pass")
+        live = rule.get("live")
+        if live is not None and live not in LIVE_MODES:
+            raise ValueError(
+                f"{where} has live {live!r}; use \"public\" (anyone may subscribe), "
+                f"\"token\" (a token minted from LIVE_SECRET) or leave it out (off)"
+            )
         routes.append(
             Route(
                 pattern=pattern,
@@ -124,6 +138,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 per_user=per_user,
                 replay_headers=tuple(sorted({h.lower() for h in replay})),
                 l1_ttl=l1_ttl,
+                live=live,
             )
         )
     return tuple(routes)

@@ -41,6 +41,7 @@ def test_each_worker_bundles_with_its_entry_and_the_core(tmp_path, env_args, ent
     assert (bundle / "worker_adapter.py").is_file()
     assert (bundle / "edgecache" / "edge" / "app.py").is_file() and (bundle / "edgecache" / "momento" / "client.py").is_file()
     assert f"env.{extra_var}" in output
+    assert "env.LIVE (LiveChannel" in output  # both Workers reach the live channel objects
     assert "env.ORIGIN_URL" in output and "env.ROUTES" in output
     for secret in ("MOMENTO_API_KEY", "ADMIN_TOKEN", "WEBHOOK_SECRET"):
         assert f"env.{secret} " not in output  # secrets are never vars in wrangler.toml
@@ -60,3 +61,14 @@ def test_the_config_pins_the_runtime_the_local_runner_emulates_and_shares_vars_b
     assert {k: config["vars"][k] for k in shared} == {k: sync["vars"][k] for k in shared}
     package = (ROOT / "package.json").read_text()
     assert '"pyodide": "0.28.2"' in package
+
+
+def test_the_live_channel_class_is_migrated_by_the_edge_and_bound_by_both_workers():
+    config = tomllib.loads((ROOT / "wrangler.toml").read_text())
+    assert config["durable_objects"]["bindings"] == [{"name": "LIVE", "class_name": "LiveChannel"}]
+    # SQLite-backed: ctx.storage.sql holds each channel's seq and last events.
+    assert [m["new_sqlite_classes"] for m in config["migrations"]] == [["LiveChannel"]]
+    # The sync Worker defines no class; its binding names the edge Worker's (script_name).
+    assert config["env"]["sync"]["durable_objects"]["bindings"] == [
+        {"name": "LIVE", "class_name": "LiveChannel", "script_name": config["name"]}]
+    assert "class LiveChannel(DurableObject)" in (ROOT / "src" / "entry.py").read_text()
