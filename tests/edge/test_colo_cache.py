@@ -95,3 +95,22 @@ def test_bad_l1_ttl_is_refused_with_the_allowed_range(rule, fragment):
 
 def test_l1_ttl_is_off_by_default():
     assert parse_routes(json.dumps([{"pattern": "/a", "mode": "cache"}]))[0].l1_ttl == 0
+
+
+async def test_a_request_with_its_own_cache_directives_skips_the_colo_and_a_colo_hit_answers_conditionals():
+    world = EdgeWorld(ROUTES=L1_ROUTES)
+    with_colo(world)
+    world.origin.answer("/api/items/1", 200, '{"v":1}', content_type="application/json",
+                        etag='"v1"')
+    await world.request("GET", "/api/items/1")  # miss
+    await world.request("GET", "/api/items/1")  # Momento hit, kept in the colo
+    world.subrequests.clear()
+
+    # RFC 9111 §5.2.1: the request's directives are Momento's entry's business, not the colo's.
+    strict = await world.request("GET", "/api/items/1", headers={"cache-control": "max-age=0"})
+    assert "colo" not in strict.headers.get("cache-status") and world.subrequests
+
+    world.subrequests.clear()
+    conditional = await world.request("GET", "/api/items/1", headers={"if-none-match": '"v1"'})
+    assert conditional.status == 304 and 'detail="colo"' in conditional.headers.get("cache-status")
+    assert world.subrequests == []
