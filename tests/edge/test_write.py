@@ -132,6 +132,18 @@ async def test_a_malformed_merge_patch_is_a_400_and_nothing_is_queued():
     assert not world.subrequests
 
 
+async def test_a_merge_patch_nested_too_deep_is_a_400_before_any_recursion():
+    world = EdgeWorld()
+    world.origin.answer("/api/items/7", 200, '{"a":0}')
+    await world.request("GET", "/api/items/7")
+    for _ in range(2):
+        response = await world.request("PATCH", "/api/items/7", "[" * 5000 + "]" * 5000,
+                                       headers={"content-type": "application/merge-patch+json"})
+        assert response.status == 400
+        assert "nested deeper than 64" in body_json(response)["detail"]
+    assert not world.queue("us-east-1")
+
+
 async def test_a_body_over_the_limit_is_a_413_before_any_call():
     world = EdgeWorld(MAX_BODY_BYTES="1000")
     response = await world.request("PUT", "/api/items/7", b"x" * 1001)

@@ -36,6 +36,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..json_bounds import JSONBodyError, loads_bounded
 from ..admin import check_admin, queue_report
 from ..config import Config
 from ..entries import CachedEntry, EntryFormatError, end_to_end
@@ -274,10 +275,10 @@ class EdgeApp:
         if content_type != MERGE_PATCH:
             return None  # other patch formats only the origin understands
         try:
-            patch = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return error_response(400, "the merge patch is not valid JSON", detail=str(exc)[:200],
-                                  fix=f"send a JSON document with Content-Type: {MERGE_PATCH} (RFC 7396)")
+            patch = loads_bounded(request.body)  # depth-bounded: apply_merge_patch recurses
+        except JSONBodyError as exc:
+            return error_response(400, "the merge patch is not valid JSON", detail=exc.problem,
+                                  fix=f"send a UTF-8 JSON document nested at most 64 deep with Content-Type: {MERGE_PATCH} (RFC 7396)")
         try:
             raw = await client.get(key)
         except MomentoError as exc:
@@ -289,7 +290,7 @@ class EdgeApp:
             cached = CachedEntry.decode(raw)
             if cached.status != 200:
                 return None
-            current = json.loads(cached.body)
+            current = loads_bounded(cached.body)
         except (EntryFormatError, ValueError, UnicodeDecodeError):
             return None
         patched = json.dumps(apply_merge_patch(current, patch), separators=(",", ":")).encode()
