@@ -21,7 +21,8 @@ from dataclasses import dataclass
 __all__ = ["Route", "MODES", "parse_routes", "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
-_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers"}
+_KEYS = {"pattern", "mode", "ttl", "key_headers", "per_user", "replay_headers", "write_content_types"}
+DEFAULT_WRITE_CONTENT_TYPES = ("application/json", "application/merge-patch+json")
 # Request headers that would split the cache per user or per connection if keyed on; the
 # credential case is handled by ``per_user`` (a hash of the credential, never the value).
 _UNKEYABLE = {"authorization", "cookie", "connection", "content-length", "host"}
@@ -41,6 +42,8 @@ class Route:
     Cookie on a route that does not list it is passed through synchronously, because a
     replay without the credential would be refused by the origin after we answered 202.
     """
+    write_content_types: tuple[str, ...] = DEFAULT_WRITE_CONTENT_TYPES
+    """Media types a queued PUT/PATCH may carry; others are 415 before any 202 (write_body)."""
 
     @property
     def caches_reads(self) -> bool:
@@ -102,6 +105,9 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
         replay = rule.get("replay_headers", [])
         if not isinstance(replay, list) or not all(isinstance(h, str) for h in replay):
             raise ValueError(f"{where}: replay_headers must be a list of header names")
+        types = rule.get("write_content_types", list(DEFAULT_WRITE_CONTENT_TYPES))
+        if not isinstance(types, list) or not all(isinstance(t, str) and "/" in t for t in types):
+            raise ValueError(f"{where}: write_content_types must be a list of media types such as application/json")
         routes.append(
             Route(
                 pattern=pattern,
@@ -110,6 +116,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 key_headers=lowered,
                 per_user=per_user,
                 replay_headers=tuple(sorted({h.lower() for h in replay})),
+                write_content_types=tuple(sorted({t.strip().lower() for t in types})),
             )
         )
     return tuple(routes)

@@ -49,6 +49,7 @@ from ..responses import error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
+from . import write_body
 from .cache_policy import CREDENTIAL_HEADERS, cache_status, request_decision, storage_decision
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, apply_merge_patch
 from .regions import RegionChoice, pick_region
@@ -201,6 +202,9 @@ class EdgeApp:
         if len(request.body) > self.config.max_body_bytes:
             return error_response(413, "request body is too large to queue", limit_bytes=self.config.max_body_bytes,
                                   fix="send a smaller body, or raise MAX_BODY_BYTES")
+        refused = write_body.refusal(request, route)
+        if refused is not None:
+            return refused
         unrecordable = [h for h in CREDENTIAL_HEADERS if h in request.headers and h not in route.replay_headers]
         if unrecordable:
             # A replay without the credential would be refused after we said 202; a replay
