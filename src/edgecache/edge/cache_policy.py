@@ -28,8 +28,10 @@ __all__ = [
     "cache_status",
 ]
 
-CREDENTIAL_HEADERS = ("authorization", "cookie")
-"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies the same."""
+CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-access-token",
+                      "proxy-authorization")
+"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies and the
+common API-key headers the same (issue 10: a response to X-Api-Key was shared)."""
 
 CACHE_NAME = "edgecache"  # the cache's identifier in Cache-Status (RFC 9211 §2)
 
