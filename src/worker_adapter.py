@@ -77,7 +77,10 @@ class EnvView:
 async def to_core_request(request: Any) -> Request:
     js_request = request.js_object
     headers = Headers([(str(name), str(value)) for name, value in js_request.headers.entries()])
-    method = str(request.method)
+    # The JS request's own method, not the SDK wrapper's: the wrapper maps it through an enum
+    # of standard methods and raises KeyError for extension methods (PROPFIND, M-SEARCH),
+    # which RFC 9110 §9.1 allows and a pass route must forward.
+    method = str(js_request.method)
     body = b"" if method in ("GET", "HEAD") else bytes((await js_request.arrayBuffer()).to_bytes())
     return Request(method, str(request.url), headers, body)
 
@@ -134,6 +137,14 @@ class WorkersColoCache:
 
 
 def to_workers_response(response: Response) -> WorkersResponse:
+    if not 200 <= response.status <= 599 and response.status != 101:
+        # The runtime's Response constructor throws a RangeError outside 200–599 (Fetch
+        # standard, "Response constructor" step 2); 101 is the WebSocket upgrade.
+        response = json_response(502, {
+            "error": "the origin answered with a status the Workers runtime cannot represent",
+            "origin_status": response.status,
+            "fix": "make the origin answer with an HTTP status between 200 and 599",
+        })
     body = response.body if response.body and response.status not in _NULL_BODY_STATUSES else None
     return WorkersResponse(body, status=response.status, headers=response.headers.items())
 
@@ -165,12 +176,22 @@ async def respond(worker: Any, request: Any, holder: dict, build: Callable[[EnvV
 
     A ``ConfigError`` is logged once and answered as 503 JSON naming the variable: vars and
     secrets cannot change without a new deployment, hence a new isolate.
+
+    The one error boundary of the Worker: anything unexpected (a core bug, a runtime object
+    that will not convert) is logged by type and answered as 500 JSON, never a traceback, and
+    the isolate stays usable for the next request.
     """
-    app = configured(worker.env, holder, build)
-    if isinstance(app, ConfigError):
-        return to_workers_response(json_response(503, app.to_json()))
-    response = await handle(app, await to_core_request(request), background_for(worker.ctx))
-    return to_workers_response(response)
+    try:
+        app = configured(worker.env, holder, build)
+        if isinstance(app, ConfigError):
+            return to_workers_response(json_response(503, app.to_json()))
+        response = await handle(app, await to_core_request(request), background_for(worker.ctx))
+        return to_workers_response(response)
+    except Exception as exc:  # the boundary: the message may quote request data, so log the type only
+        log("request.failed", level="error", error=type(exc).__name__)
+        return WorkersResponse(json.dumps({"error": "internal error in the Worker",
+                                           "fix": "retry; if it persists, report it with the time of the request"}),
+                               status=500, headers=[("content-type", "application/json")])
 
 
 def configured(env: Any, holder: dict, build: Callable[[EnvView], Any]) -> Any:

@@ -113,6 +113,11 @@ async function main() {
       return sendJson(res, 200, { name: config.name, entry: config.moduleName, pyodide: worker.pyodideVersion });
     }
     if (SCHEDULED_PATHS.has(url.pathname)) return triggerScheduled(req, res, url);
+    // Fetch standard §2.2.1: CONNECT, TRACE and TRACK are forbidden methods, so no Request
+    // can carry them to the Worker (undici throws); answer as an HTTP server would.
+    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method)) {
+      return sendJson(res, 405, { error: `method ${req.method.toUpperCase()} is not supported by a Worker` });
+    }
     return serveFetch(req, res, url);
   }
 

@@ -29,7 +29,8 @@ __all__ = ["Route", "MODES", "LIVE_MODES", "parse_routes", "match_route"]
 MODES = ("cache", "write-behind", "pass")
 LIVE_MODES = ("public", "token")
 _KEYS = {"pattern", "mode", "ttl", "max_ttl", "force_ttl", "key_headers", "per_user", "replay_headers", "l1_ttl",
-         "live"}
+         "live", "write_content_types"}
+DEFAULT_WRITE_CONTENT_TYPES = ("application/json", "application/merge-patch+json")
 _MAX_TTL = 86400  # Momento caps item TTLs at 24 h (momento.md §5)
 L1_MAX_TTL = 60
 """Most seconds a colo may serve an entry from its own cache (``l1_ttl``): the bound on how
@@ -64,6 +65,8 @@ class Route:
     """Seconds a colo keeps a Momento hit in its own cache (Workers Cache API); 0 = off."""
     live: str | None = None
     """Who may subscribe to this route's channels: None (nobody), "public" or "token"."""
+    write_content_types: tuple[str, ...] = DEFAULT_WRITE_CONTENT_TYPES
+    """Media types a queued PUT/PATCH may carry; others are 415 before any 202 (write_body)."""
 
     def matches(self, path: str) -> bool:
         return match_path(self.pattern, path) is not None
@@ -127,6 +130,9 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 f"{where} has live {live!r}; use \"public\" (anyone may subscribe), "
                 f"\"token\" (a token minted from LIVE_SECRET) or leave it out (off)"
             )
+        types = rule.get("write_content_types", list(DEFAULT_WRITE_CONTENT_TYPES))
+        if not isinstance(types, list) or not all(isinstance(t, str) and "/" in t for t in types):
+            raise ValueError(f"{where}: write_content_types must be a list of media types such as application/json")
         routes.append(
             Route(
                 pattern=pattern,
@@ -139,6 +145,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 replay_headers=tuple(sorted({h.lower() for h in replay})),
                 l1_ttl=l1_ttl,
                 live=live,
+                write_content_types=tuple(sorted({t.strip().lower() for t in types})),
             )
         )
     return tuple(routes)

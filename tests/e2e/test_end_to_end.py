@@ -162,6 +162,28 @@ def test_forged_and_stale_webhooks_are_rejected(stack):
     assert genuine.status == 200
 
 
+def test_bodies_nested_deep_do_not_wedge_either_worker_in_pyodide(stack):
+    # Issue 10: '['*5000 + ']'*5000 sent twice exhausted Pyodide's stack ("fatal error") and
+    # every later request hung. Now it is refused by the depth scan before any recursion.
+    path, url = item_url(stack)
+    deep = b"[" * 5000 + b"]" * 5000
+    for _ in range(2):
+        answer = http("PATCH", url, deep, {"content-type": "application/merge-patch+json"})
+        assert answer.status == 400 and "nested deeper" in answer.json()["detail"]
+    assert http("GET", stack.urls["edge"] + "/_edge/health").status == 200
+    assert http("GET", url).status == 404  # the Worker still answers (the item does not exist)
+
+    webhook = stack.urls["sync"] + "/webhook"
+    now_ms = int(time.time() * 1000)
+    not_finite = b'{"cache":"edgecache","topic":"edgecache-writes","text":"{}","publish_timestamp":NaN}'
+    for body in (deep, deep, not_finite):
+        answer = http("POST", webhook, body, {"momento-signature": _signed(body, stack.config.webhook_secret)})
+        assert answer.status == 401 and answer.json() == {"error": "unauthorized"}
+    fresh = json.dumps({"cache": "edgecache", "topic": "edgecache-writes", "publish_timestamp": now_ms,
+                        "text": json.dumps({"region": "us-east-1", "write_id": "0" * 28})}).encode()
+    assert http("POST", webhook, fresh, {"momento-signature": _signed(fresh, stack.config.webhook_secret)}).status == 200
+
+
 def test_a_write_made_while_the_origin_is_down_is_applied_exactly_once_after_it_returns(stack):
     path, url = item_url(stack)
     stack.set_origin_faults(down=True)

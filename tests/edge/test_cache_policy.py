@@ -42,7 +42,8 @@ def test_other_methods_never_use_the_cache(method: str) -> None:
 
 
 @pytest.mark.parametrize("header", [{"Authorization": "Bearer abc"}, {"Cookie": "session=abc"},
-                                    {"authorization": "Basic eDp5", "cookie": "a=b"}])
+                                    {"authorization": "Basic eDp5", "cookie": "a=b"}, {"X-Api-Key": "k1"},
+                                    {"Api-Key": "k1"}, {"X-Auth-Token": "t1"}])
 def test_credentials_bypass_the_shared_cache(header) -> None:
     """RFC 9111 §3.5: a shared cache must not reuse answers to requests with Authorization."""
     decision = request_decision(get(header), ROUTE)

@@ -48,7 +48,7 @@ async def test_an_outage_is_not_reported_as_a_misconfiguration():
 
 async def test_a_write_can_be_followed_from_queued_to_synced_without_its_payload():
     world = EdgeWorld()
-    put = await world.request("PUT", "/api/items/1", '{"secret":"payload"}', cf={"country": "JP"})
+    put = await world.request("PUT", "/api/items/1", '{"secret":"payload"}', cf={"country": "JP"}, headers={"content-type": "application/json"})
     write_id = body_json(put)["write_id"]
 
     queued = await world.request("GET", put.headers.get("location"), cf={"country": "JP"})
@@ -70,7 +70,7 @@ async def test_a_write_can_be_followed_from_queued_to_synced_without_its_payload
 
 async def test_a_failed_write_shows_the_reason():
     world = EdgeWorld()
-    put = await world.request("PUT", "/api/items/1", "{}")
+    put = await world.request("PUT", "/api/items/1", "{}", headers={"content-type": "application/json"})
     write_id = body_json(put)["write_id"]
     keyspace = world.keyspace("us-east-1")
     record = WriteRecord.decode(keyspace.get(write_key(write_id).encode()))
@@ -107,9 +107,9 @@ async def test_the_queue_report_needs_the_admin_token(authorization):
 
 async def test_the_queue_report_gives_depth_and_oldest_age_per_region():
     world = EdgeWorld()
-    await world.request("PUT", "/api/items/1", "{}", cf={"country": "JP"})
+    await world.request("PUT", "/api/items/1", "{}", cf={"country": "JP"}, headers={"content-type": "application/json"})
     world.clock.advance(30)
-    await world.request("PUT", "/api/items/2", "{}", cf={"country": "JP"})
+    await world.request("PUT", "/api/items/2", "{}", cf={"country": "JP"}, headers={"content-type": "application/json"})
     await world.request("DELETE", "/api/items/3", cf={"country": "DE"})
     world.clock.advance(12)
 

@@ -136,13 +136,25 @@ async def test_a_malformed_merge_patch_is_a_400_and_nothing_is_queued():
     assert not world.subrequests
 
 
+async def test_a_merge_patch_nested_too_deep_is_a_400_before_any_recursion():
+    world = EdgeWorld()
+    world.origin.answer("/api/items/7", 200, '{"a":0}')
+    await world.request("GET", "/api/items/7")
+    for _ in range(2):
+        response = await world.request("PATCH", "/api/items/7", "[" * 5000 + "]" * 5000,
+                                       headers={"content-type": "application/merge-patch+json"})
+        assert response.status == 400
+        assert "nested deeper than 64" in body_json(response)["detail"]
+    assert not world.queue("us-east-1")
+
+
 async def test_a_body_over_the_limit_is_a_413_before_any_call():
     world = EdgeWorld(MAX_BODY_BYTES="1000")
-    response = await world.request("PUT", "/api/items/7", b"x" * 1001)
+    response = await world.request("PUT", "/api/items/7", b"x" * 1001, headers={"content-type": "application/json"})
     assert response.status == 413
     assert body_json(response)["limit_bytes"] == 1000
     assert not world.subrequests
-    assert (await world.request("PUT", "/api/items/7", b"x" * 1000)).status == 202
+    assert (await world.request("PUT", "/api/items/7", b'"' + b"x" * 998 + b'"', headers={"content-type": "application/json"})).status == 202
 
 
 async def test_post_passes_through_even_on_a_write_behind_route():
@@ -154,7 +166,7 @@ async def test_post_passes_through_even_on_a_write_behind_route():
 
 async def test_a_write_with_credentials_the_route_does_not_replay_goes_to_the_origin():
     world = EdgeWorld()
-    response = await world.request("PUT", "/api/items/7", "{}", headers={"authorization": "Bearer u1"})
+    response = await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json", "authorization": "Bearer u1"})
     assert response.status == 200
     assert response.headers.get("cache-status") == 'edgecache; fwd=bypass; detail="credentials"'
     assert world.origin.requests[-1].headers.get("authorization") == "Bearer u1"
@@ -164,10 +176,10 @@ async def test_a_write_with_credentials_the_route_does_not_replay_goes_to_the_or
 async def test_a_route_that_replays_the_credential_queues_it_with_the_write():
     world = EdgeWorld()
     response = await world.request("PUT", "/api/secure/1", "{}",
-                                   headers={"authorization": "Bearer u1", "cookie": "c=1"})
+                                   headers={"content-type": "application/json", "authorization": "Bearer u1", "cookie": "c=1"})
     # The cookie is not named by the route, so the write cannot be queued faithfully.
     assert response.status == 200
-    response = await world.request("PUT", "/api/secure/1", "{}", headers={"authorization": "Bearer u1"})
+    response = await world.request("PUT", "/api/secure/1", "{}", headers={"content-type": "application/json", "authorization": "Bearer u1"})
     assert response.status == 202
     record = stored_record(world, "us-east-1", body_json(response)["write_id"])
     assert ("authorization", "Bearer u1") in record.headers
@@ -177,7 +189,7 @@ async def test_writes_in_the_same_millisecond_keep_their_order_in_the_queue():
     world = EdgeWorld()
     ids = []
     for n in range(5):
-        ids.append(body_json(await world.request("PUT", f"/api/items/{n}", "{}"))["write_id"])
+        ids.append(body_json(await world.request("PUT", f"/api/items/{n}", "{}", headers={"content-type": "application/json"}))["write_id"])
     queue = world.queue("us-east-1")
     scores = [queue[i.encode()] for i in ids]
     assert scores == sorted(scores) and len(set(scores)) == 5
@@ -207,7 +219,7 @@ async def test_a_fallback_whose_origin_is_down_too_is_a_502_and_leaves_nothing_q
     world = EdgeWorld()
     world.standin.add_fault(region="us-east-1", grpc_status=14, match="grpc.SortedSetPut", count=1)
     world.origin.down = True
-    response = await world.request("PUT", "/api/items/7", "{}")
+    response = await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"})
     assert response.status == 502
     assert not world.queue("us-east-1")
     assert stored_entry(world, "us-east-1", "/api/items/7") is None
@@ -219,7 +231,7 @@ async def test_a_failed_unqueue_is_logged_and_the_origin_still_gets_the_idempote
     # of the queue fails too. The id stays queued; its replay will carry the same key.
     world.standin.add_fault(region="us-east-1", error_status=503, match="rest.set", count=2)
     world.standin.add_fault(region="us-east-1", grpc_status=14, match="grpc.SortedSetRemove", count=1)
-    response = await world.request("PUT", "/api/items/7", "{}")
+    response = await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"})
     assert response.status == 200
     leftover = world.events("write.fallback_unqueue_failed")[0]["write_id"]
     assert world.origin_calls()[-1].headers.get("idempotency-key") == leftover
@@ -229,7 +241,30 @@ async def test_a_failed_unqueue_is_logged_and_the_origin_still_gets_the_idempote
 async def test_a_failed_publish_still_acknowledges_the_write():
     world = EdgeWorld()
     world.standin.add_fault(region="us-east-1", error_status=503, match="rest.publish", count=1)
-    response = await world.request("PUT", "/api/items/7", "{}")
+    response = await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"})
     assert response.status == 202
     assert world.events("write.publish_failed")[0]["write_id"] == body_json(response)["write_id"]
     assert len(world.queue("us-east-1")) == 1  # the cron sweep will find it
+
+
+@pytest.mark.parametrize("headers, body, status", [
+    ({"content-type": "text/html"}, "<script>alert(1)</script>", 415),
+    ({}, "{}", 415),
+    ({"content-type": "application/json", "content-encoding": "gzip"}, b"\x1f\x8b\x08\x00", 415),
+    ({"content-type": "application/json"}, b"\xff\xfe{}", 400),
+    ({"content-type": "application/json"}, "{not json", 400),
+    ({"content-type": "application/json"}, "[" * 5000 + "]" * 5000, 400),
+])
+async def test_a_write_the_route_does_not_take_is_refused_before_any_call(headers, body, status):
+    world = EdgeWorld()
+    response = await world.request("PUT", "/api/items/7", body, headers=headers)
+    assert response.status == status
+    assert "fix" in body_json(response)
+    assert not world.subrequests and not world.queue("us-east-1")
+
+
+async def test_a_json_put_with_charset_is_queued():
+    world = EdgeWorld()
+    response = await world.request("PUT", "/api/items/7", '{"a":1}',
+                                   headers={"content-type": "application/json; charset=utf-8"})
+    assert response.status == 202

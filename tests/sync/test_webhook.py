@@ -98,7 +98,7 @@ def test_json_is_parsed_only_after_the_signature():
     # Garbage with a bad signature is a signature failure, not a parse failure.
     assert "does not match" in rejected(b"{not json", "ab" * 32)
     body = b"{not json"
-    assert "not JSON" in rejected(body, sign(body, "s3cret"))
+    assert "not JSON we accept" in rejected(body, sign(body, "s3cret"))
     body = b"[1, 2]"
     assert "not a JSON object" in rejected(body, sign(body, "s3cret"))
 
@@ -148,3 +148,22 @@ def test_text_without_write_id_still_names_the_region():
     body = event_body(text='{"region": "eu-central-1", "extra": 1}')
     event = verify(body, sign(body, "s3cret"))
     assert (event.region, event.write_id, event.ignored_because) == ("eu-central-1", None, None)
+
+
+def test_deeply_nested_signed_body_is_rejected_without_recursing():
+    body = b"[" * 5000 + b"]" * 5000
+    assert "nested deeper" in rejected(body, sign(body, "s3cret"))
+
+
+def test_deeply_nested_text_is_ignored_not_parsed():
+    text = "[" * 5000 + "]" * 5000
+    body = event_body(text=text)
+    event = verify(body, sign(body, "s3cret"))
+    assert event.ignored_because == "text is not JSON"
+    assert event.region is None
+
+
+@pytest.mark.parametrize("stamp", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_publish_timestamp_is_rejected(stamp):
+    body = b'{"cache":"c","topic":"t","text":"{}","publish_timestamp":' + stamp.encode() + b"}"
+    assert "numeric publish_timestamp" in rejected(body, sign(body, "s3cret"))

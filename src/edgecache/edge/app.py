@@ -49,6 +49,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..json_bounds import JSONBodyError, loads_bounded
 from ..admin import check_admin, queue_report
 from ..config import Config
 from ..entries import CachedEntry, EntryFormatError, end_to_end
@@ -61,6 +62,7 @@ from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
+from . import write_body
 from .colo_cache import ColoCache
 from .cache_policy import CREDENTIAL_HEADERS, Decision, cache_status, request_decision, storage_decision
 from . import request_directives
@@ -477,6 +479,9 @@ class EdgeApp:
         if len(request.body) > self.config.max_body_bytes:
             return error_response(413, "request body is too large to queue", limit_bytes=self.config.max_body_bytes,
                                   fix="send a smaller body, or raise MAX_BODY_BYTES")
+        refused = write_body.refusal(request, route)
+        if refused is not None:
+            return refused
         unrecordable = [h for h in CREDENTIAL_HEADERS if h in request.headers and h not in route.replay_headers]
         if unrecordable:
             # A replay without the credential would be refused after we said 202; a replay
@@ -556,10 +561,11 @@ class EdgeApp:
         if content_type != MERGE_PATCH:
             return None  # other patch formats only the origin understands
         try:
-            patch = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Answer(error_response(400, "the merge patch is not valid JSON", detail=str(exc)[:200],
-                                        fix=f"send a JSON document with Content-Type: {MERGE_PATCH} (RFC 7396)"))
+            patch = loads_bounded(request.body)  # depth-bounded: apply_merge_patch recurses
+        except JSONBodyError as exc:
+            raise Answer(error_response(400, "the merge patch is not valid JSON", detail=exc.problem,
+                                        fix=f"send a UTF-8 JSON document nested at most 64 deep with "
+                                            f"Content-Type: {MERGE_PATCH} (RFC 7396)"))
         try:
             raw = await client.get(key)
         except MomentoError as exc:
@@ -571,7 +577,7 @@ class EdgeApp:
             cached = CachedEntry.decode(raw)
             if cached.status != 200:
                 return None
-            current = json.loads(cached.body)
+            current = loads_bounded(cached.body)
         except (EntryFormatError, ValueError, UnicodeDecodeError):
             return None
         patched = json.dumps(apply_merge_patch(current, patch), separators=(",", ":")).encode()

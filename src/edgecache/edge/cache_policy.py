@@ -29,8 +29,10 @@ __all__ = [
     "cache_status",
 ]
 
-CREDENTIAL_HEADERS = ("authorization", "cookie")
-"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies the same."""
+CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-access-token",
+                      "proxy-authorization")
+"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies and the
+common API-key headers the same (issue 10: a response to X-Api-Key was shared)."""
 
 _MOMENTO_MAX_TTL = 86400  # momento.md §5: item TTLs cap at 24 h
 

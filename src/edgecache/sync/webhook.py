@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import math
 from dataclasses import dataclass
+
+from ..json_bounds import JSONBodyError, loads_bounded
 
 __all__ = ["WebhookEvent", "WebhookRejected", "verify_webhook", "sign", "MAX_BODY_BYTES", "MAX_FUTURE_SECONDS"]
 
@@ -91,14 +93,15 @@ def verify_webhook(
         raise WebhookRejected("signature does not match the current or previous secret")
 
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejected(f"signed body is not JSON ({exc})") from None
+        payload = loads_bounded(body)  # depth first: a deep body would wedge Pyodide
+    except JSONBodyError as exc:
+        raise WebhookRejected(f"signed body is not JSON we accept ({exc.problem})") from None
     if not isinstance(payload, dict):
         raise WebhookRejected("signed body is not a JSON object")
 
     published = payload.get("publish_timestamp")
-    if isinstance(published, bool) or not isinstance(published, (int, float)):
+    # json.loads accepts NaN and Infinity: no age can be computed from either.
+    if isinstance(published, bool) or not isinstance(published, (int, float)) or not math.isfinite(published):
         raise WebhookRejected("event has no numeric publish_timestamp, so its age cannot be checked")
     age = now - published / 1000
     if age > max_age_seconds:
@@ -126,8 +129,8 @@ def _parse_text(text: object) -> tuple[str | None, str | None, str | None]:
     if not isinstance(text, str):
         return None, None, "event has no text"
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
+        message = loads_bounded(text.encode("utf-8", "surrogatepass"))
+    except JSONBodyError:
         return None, None, "text is not JSON"
     if not isinstance(message, dict):
         return None, None, "text is not a JSON object"
