@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from .momento.cells import Endpoints, decode_api_key, default_endpoints
 from .routes import Route, parse_routes
+from .writes import MAX_BODY_BYTES
 
 __all__ = ["Config", "ConfigError", "RegionConfig", "SyncConfig", "load_config", "load_sync_config"]
 
@@ -138,7 +139,7 @@ def load_config(env: Mapping[str, Any]) -> Config:
         queue_topic=_optional(env, "QUEUE_TOPIC") or "edgecache-writes",
         admin_token=_optional(env, "ADMIN_TOKEN"),
         allow_country_override=_bool(env, "ALLOW_COUNTRY_OVERRIDE", False),
-        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, low=1, high=4_000_000),
+        max_body_bytes=_max_body_bytes(env),
         momento_timeout=_int(env, "MOMENTO_TIMEOUT_MS", 1500, low=50, high=30_000) / 1000,
         origin_timeout=_int(env, "ORIGIN_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
         queue_ttl_seconds=queue_ttl,
@@ -268,6 +269,20 @@ def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int
     if not value.is_integer() or not low <= value <= high:
         raise ConfigError(name, f"must be a whole number from {low} to {high}, got {raw!r}.", f"set {name} to a number in that range or remove it (default {default})")
     return int(value)
+
+
+def _max_body_bytes(env: Mapping[str, Any]) -> int:
+    raw = _optional(env, "MAX_BODY_BYTES")
+    try:
+        return _int(env, "MAX_BODY_BYTES", 1_000_000, low=1, high=MAX_BODY_BYTES)
+    except ConfigError as exc:
+        if raw is not None and raw.replace(".", "", 1).isdigit() and float(raw) > MAX_BODY_BYTES:
+            # Say why the bound is what it is: a larger body would make every such write
+            # fall back to the origin, since its record cannot be stored in Momento.
+            raise ConfigError("MAX_BODY_BYTES", f"{exc.problem} A queued write's record holds the body base64-encoded "
+                              f"and must fit one Momento item (5 MB), so {MAX_BODY_BYTES} bytes is the most.",
+                              exc.fix) from exc
+        raise
 
 
 def _bool(env: Mapping[str, Any], name: str, default: bool) -> bool:

@@ -38,7 +38,21 @@ __all__ = [
     "RecordFormatError",
     "new_write_id",
     "REPRESENTATION_HEADERS",
+    "MOMENTO_ITEM_BYTES",
+    "MAX_BODY_BYTES",
 ]
+
+MOMENTO_ITEM_BYTES = 5 * 1024 * 1024
+"""The largest Momento item, key and value together (momento.md §5: 5 MB)."""
+
+RECORD_RESERVE_BYTES = 128 * 1024
+"""What a record keeps for everything but its body: the kept headers (the representation's
+and the route's ``replay_headers``), path, ids, entry key, and the JSON around them."""
+
+MAX_BODY_BYTES = (MOMENTO_ITEM_BYTES - RECORD_RESERVE_BYTES) // 4 * 3
+"""The largest write body whose record still fits one Momento item: the record holds the
+body base64-encoded, 4 bytes for every 3 (RFC 4648 §4). ``MAX_BODY_BYTES`` may not exceed it;
+a record Momento still refuses makes the edge write synchronously, never a lost 202."""
 
 # Headers every queued write keeps for its replay: they describe the body or make the write
 # conditional, and the origin needs them to apply it as the client meant.

@@ -16,6 +16,7 @@ import pytest
 
 from edgecache.config import Config, ConfigError, load_config, load_sync_config
 from edgecache.momento.cells import Endpoints, default_endpoints
+from edgecache.writes import MAX_BODY_BYTES, MOMENTO_ITEM_BYTES, RECORD_RESERVE_BYTES, WriteRecord
 
 # Distinctive secret values: if any of them shows up in an error, it leaked.
 API_KEY = "momento-api-key-7f3c1a"
@@ -282,7 +283,21 @@ def test_bad_sync_variable_is_named_with_a_fix(case) -> None:
 
 def test_numeric_errors_name_the_range_and_the_value_given() -> None:
     err = config_error(load_config, env(MAX_BODY_BYTES="5000000"))
-    assert "1" in err.problem and "4000000" in err.problem and "'5000000'" in err.problem
+    assert "1" in err.problem and str(MAX_BODY_BYTES) in err.problem and "'5000000'" in err.problem
+
+
+def test_max_body_bytes_stops_where_a_base64_record_still_fits_one_momento_item() -> None:
+    assert load_config(env(MAX_BODY_BYTES=str(MAX_BODY_BYTES))).max_body_bytes == MAX_BODY_BYTES
+    err = config_error(load_config, env(MAX_BODY_BYTES="4000000"))  # the old stated maximum
+    assert err.variable == "MAX_BODY_BYTES" and "base64" in err.problem and "5 MB" in err.problem
+    # The bound is real: a record at it, with generous kept headers, is one Momento item.
+    record = WriteRecord(id="w" * 40, method="PUT", path="/api/items/" + "7" * 200,
+                         headers=(("content-type", "application/json"), ("authorization", "x" * 8000)),
+                         body=b"\xff" * MAX_BODY_BYTES, received_at=1e9, region="ap-northeast-1",
+                         entry_key="e:" + "k" * 200, resource="/api/items/7", entry_ttl=60)
+    assert len(record.encode()) + len(record.id) + 16 <= MOMENTO_ITEM_BYTES
+    bigger = WriteRecord(**{**record.__dict__, "body": b"\xff" * (MAX_BODY_BYTES + RECORD_RESERVE_BYTES)})
+    assert len(bigger.encode()) > MOMENTO_ITEM_BYTES  # so the reserve is not slack for free
 
 
 def test_unknown_default_region_is_named_with_the_configured_ones() -> None:
