@@ -19,11 +19,13 @@ that a per-user key never holds the credential itself (only a hash of it).
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .http import Headers
 
 __all__ = [
+    "normalise_percent_encoding",
     "QUEUE_KEY",
     "DLQ_KEY",
     "SYNC_LEASE_KEY",
@@ -37,6 +39,32 @@ QUEUE_KEY = "queue"
 DLQ_KEY = "dlq"
 SYNC_LEASE_KEY = "lease:sync"
 MORE_WORK_KEY = "lease:sync:more"
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")  # RFC 3986 §2.3
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _decode_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    # RFC 3986 §6.2.2.2: an encoded unreserved character is the character itself; §6.2.2.1:
+    # other percent-encodings compare with upper-case hex digits.
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def normalise_percent_encoding(url: str) -> str:
+    """``url`` with its path and query in RFC 3986 §6.2.2 normal form: ``/api/items/%33`` and
+    ``/api/items/3`` are one resource, so one cache key, one route match, one queued write.
+    Reserved characters stay encoded (``%2F`` is not ``/``). A part with a ``%`` that starts
+    no encoding is left as it is: decoding around it (``%3%33`` → ``%33``) would mint a new
+    encoding, so a second pass would change the URL again."""
+    if "%" not in url:
+        return url
+    parts = urlsplit(url)
+    path, query = (part if _STRAY_PERCENT.search(part) else _PERCENT.sub(_decode_unreserved, part)
+                   for part in (parts.path, parts.query))
+    return parts._replace(path=path, query=query).geturl()
 
 
 def normalise_url(url: str) -> str:

@@ -9,7 +9,29 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from hypothesis import given, strategies as st
 
 from edgecache.http import Headers
-from edgecache.keys import DLQ_KEY, QUEUE_KEY, SYNC_LEASE_KEY, entry_key, normalise_url, write_key
+from edgecache.keys import (DLQ_KEY, QUEUE_KEY, SYNC_LEASE_KEY, entry_key, normalise_percent_encoding, normalise_url,
+                            write_key)
+
+# -- normalise_percent_encoding (RFC 3986 §6.2.2) ------------------------------------------
+
+
+def test_encoded_unreserved_characters_are_the_characters_themselves() -> None:
+    assert normalise_percent_encoding("https://a.example/api/items/%33") == "https://a.example/api/items/3"
+    assert normalise_percent_encoding("/api/%7Euser/%41-%5f.%2e?q=%61%62") == "/api/~user/A-_..?q=ab"
+
+
+def test_reserved_and_other_encodings_stay_encoded_with_upper_case_hex() -> None:
+    assert normalise_percent_encoding("/a%2fb/%3a?x=%26%3d&y=%c3%a9") == "/a%2Fb/%3A?x=%26%3D&y=%C3%A9"
+    assert normalise_percent_encoding("/100%") == "/100%"  # not an encoding: left as it is
+    assert normalise_percent_encoding("/%3%33?a=%41") == "/%3%33?a=A"  # a stray % keeps its part as sent
+    assert normalise_percent_encoding("/plain?q=1") == "/plain?q=1"
+
+
+@given(st.text(alphabet="aXz0123456789-._~%/FfAe", max_size=30))
+def test_normalising_twice_changes_nothing(path: str) -> None:
+    once = normalise_percent_encoding("/" + path)
+    assert normalise_percent_encoding(once) == once
+
 
 # -- normalise_url -------------------------------------------------------------------------
 

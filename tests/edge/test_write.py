@@ -76,6 +76,19 @@ async def test_the_next_read_sees_the_write_at_once_and_the_entry_outlives_the_q
     assert stored_entry(world, "us-east-1", "/api/items/7").dirty_write == body_json(put)["write_id"]
 
 
+async def test_a_percent_encoded_path_is_the_same_resource_for_key_route_and_queue():
+    world = EdgeWorld()
+    world.origin.answer("/api/items/3", 200, '{"n":"old"}', content_type="application/json")
+    await world.request("GET", "/api/items/3")  # the old value is cached under /api/items/3
+    put = await world.request("PUT", "/api/items/%33", '{"n":"new"}', headers={"content-type": "application/json"})
+    assert put.status == 202  # the write-behind route matched the normalised path
+
+    read = await world.request("GET", "/api/items/3")
+    assert read.body == b'{"n":"new"}' and 'detail="pending-write"' in read.headers.get("cache-status")
+    record = stored_record(world, "us-east-1", body_json(put)["write_id"])
+    assert record.path == "/api/items/3" and record.resource == "/api/items/3"  # replayed as item 3
+
+
 async def test_a_delete_leaves_a_404_tombstone_until_it_syncs():
     world = EdgeWorld()
     world.origin.answer("/api/items/7", 200, '{"name":"old"}')

@@ -54,7 +54,7 @@ from ..admin import check_admin, queue_report
 from ..config import Config
 from ..entries import CachedEntry, EntryFormatError, end_to_end
 from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
-from ..keys import entry_key
+from ..keys import entry_key, normalise_percent_encoding
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
@@ -142,6 +142,9 @@ class EdgeApp:
     # -- entry point ---------------------------------------------------------------------
 
     async def handle(self, request: Request, cf: Mapping[str, Any] | None, background: Background) -> Response:
+        # One resource, one URL: routes, keys, queued writes and the origin all see the
+        # RFC 3986 §6.2.2 normal form (``/api/items/%33`` is ``/api/items/3``).
+        request = Request(request.method, normalise_percent_encoding(request.url), request.headers, request.body)
         choice = self.choose_region(request, cf)
         try:
             response = await self._dispatch(request, choice, background)
