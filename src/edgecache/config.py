@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -24,6 +25,14 @@ from .routes import Route, parse_routes
 from .writes import MAX_BODY_BYTES
 
 __all__ = ["Config", "ConfigError", "RegionConfig", "SyncConfig", "load_config", "load_sync_config"]
+
+DEFAULT_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key", "api-key",
+                              "x-auth-token", "x-access-token")
+"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies and the
+common API-key headers the same (a response to X-Api-Key must not reach another client).
+``CREDENTIAL_HEADERS`` adds to this list; it cannot take Authorization or Cookie away."""
+_ALWAYS_CREDENTIALS = ("authorization", "cookie")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.1 token
 
 MOMENTO_MAX_TTL_SECONDS = 24 * 3600  # momento.md §5: on-demand caches cap item TTL at 24 h
 
@@ -67,6 +76,7 @@ class Config:
     momento_timeout: float
     origin_timeout: float
     queue_ttl_seconds: int
+    credential_headers: tuple[str, ...] = DEFAULT_CREDENTIAL_HEADERS
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ def load_config(env: Mapping[str, Any]) -> Config:
         momento_timeout=_int(env, "MOMENTO_TIMEOUT_MS", 1500, low=50, high=30_000) / 1000,
         origin_timeout=_int(env, "ORIGIN_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
         queue_ttl_seconds=queue_ttl,
+        credential_headers=_credential_headers(env),
     )
 
 
@@ -269,6 +280,20 @@ def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int
     if not value.is_integer() or not low <= value <= high:
         raise ConfigError(name, f"must be a whole number from {low} to {high}, got {raw!r}.", f"set {name} to a number in that range or remove it (default {default})")
     return int(value)
+
+
+def _credential_headers(env: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = _optional(env, "CREDENTIAL_HEADERS")
+    if raw is None:
+        return DEFAULT_CREDENTIAL_HEADERS
+    names = [name.strip().lower() for name in raw.split(",") if name.strip()]
+    bad = [name for name in names if not _HEADER_NAME.fullmatch(name)]
+    if bad or not names:
+        raise ConfigError("CREDENTIAL_HEADERS", f"must be a comma-separated list of header names, got {raw!r}.",
+                          "list the request headers that carry a user's credential, e.g. "
+                          "'x-api-key,x-tenant-token', or remove it for the default list")
+    # Authorization and Cookie are credentials whatever the list says (RFC 9111 §3.5).
+    return tuple(dict.fromkeys((*_ALWAYS_CREDENTIALS, *names)))
 
 
 def _max_body_bytes(env: Mapping[str, Any]) -> int:

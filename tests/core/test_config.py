@@ -368,3 +368,12 @@ def test_config_is_frozen() -> None:
     assert isinstance(config, Config)
     with pytest.raises(AttributeError):
         config.origin_url = "https://elsewhere"  # type: ignore[misc]
+
+
+def test_credential_headers_default_to_the_common_api_key_headers_and_extend_but_never_drop_authorization() -> None:
+    default = load_config(env()).credential_headers
+    assert {"authorization", "cookie", "x-api-key", "api-key", "x-auth-token"} <= set(default)
+    custom = load_config(env(CREDENTIAL_HEADERS=" X-Tenant-Token , x-api-key ")).credential_headers
+    assert custom == ("authorization", "cookie", "x-tenant-token", "x-api-key")
+    err = config_error(load_config, env(CREDENTIAL_HEADERS="x api key"))
+    assert err.variable == "CREDENTIAL_HEADERS" and "'x api key'" in err.problem and "x-api-key" in err.fix

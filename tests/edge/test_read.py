@@ -265,3 +265,13 @@ async def test_a_fill_never_overwrites_a_write_that_landed_after_the_miss():
     assert read.body == b'{"v":"new"}'  # ... and lost to the write: read-your-writes holds
     assert 'detail="pending-write"' in read.headers.get("cache-status")
 
+
+
+async def test_a_configured_credential_header_is_treated_exactly_like_authorization():
+    world = EdgeWorld(CREDENTIAL_HEADERS="x-tenant-token")
+    world.origin.answer("/api/products/1", 200, "for tenant a", cache_control="max-age=60")
+    first = await world.request("GET", "/api/products/1", headers={"x-tenant-token": "a"})
+    await world.run_background()
+    assert 'detail="credentials"' in first.headers.get("cache-status")
+    other = await world.request("GET", "/api/products/1")  # another client, no token
+    assert "hit" not in other.headers.get("cache-status").split(";")[1]  # nothing was shared

@@ -64,7 +64,7 @@ from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from . import write_body
 from .colo_cache import ColoCache
-from .cache_policy import CREDENTIAL_HEADERS, Decision, cache_status, request_decision, storage_decision
+from .cache_policy import Decision, cache_status, request_decision, storage_decision
 from . import request_directives
 from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
@@ -193,7 +193,7 @@ class EdgeApp:
     # -- reads: cache-aside ----------------------------------------------------------------
 
     async def _read(self, request: Request, route: Route, region: str, background: Background) -> Response:
-        decision = request_decision(request, route)
+        decision = request_decision(request, route, self.config.credential_headers)
         if not decision.allowed:
             return await self._pass_through(request, detail=decision.reason, kind="bypass")
         client = self.regions.client(region)
@@ -396,7 +396,7 @@ class EdgeApp:
             if route is None or route.mode != "cache":
                 continue  # nothing stored, or a write-behind entry the write path owns
             keys.append(entry_key(url, request.headers, route.key_headers))
-            credential = next((v for name in CREDENTIAL_HEADERS if (v := request.headers.get(name))), None)
+            credential = next((v for name in self.config.credential_headers if (v := request.headers.get(name))), None)
             if route.per_user and credential is not None:
                 keys.append(entry_key(url, request.headers, route.key_headers, credential))
         if keys:
@@ -485,7 +485,7 @@ class EdgeApp:
         refused = write_body.refusal(request, route)
         if refused is not None:
             return refused
-        unrecordable = [h for h in CREDENTIAL_HEADERS if h in request.headers and h not in route.replay_headers]
+        unrecordable = [h for h in self.config.credential_headers if h in request.headers and h not in route.replay_headers]
         if unrecordable:
             # A replay without the credential would be refused after we said 202; a replay
             # with it would need it stored, which the route did not allow. Go synchronous.

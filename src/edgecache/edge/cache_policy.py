@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import DEFAULT_CREDENTIAL_HEADERS
 from ..http import Headers, Request, Response
 from ..routes import Route
 from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_validator, parse_directives, shared_directives
@@ -29,10 +30,9 @@ __all__ = [
     "cache_status",
 ]
 
-CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-access-token",
-                      "proxy-authorization")
-"""Request headers that identify a user: RFC 9111 §3.5 for Authorization; cookies and the
-common API-key headers the same (issue 10: a response to X-Api-Key was shared)."""
+CREDENTIAL_HEADERS = DEFAULT_CREDENTIAL_HEADERS
+"""The default credential headers (``config.DEFAULT_CREDENTIAL_HEADERS``); a deployment's own
+list is ``Config.credential_headers`` (``CREDENTIAL_HEADERS``), which the edge passes in."""
 
 _MOMENTO_MAX_TTL = 86400  # momento.md §5: item TTLs cap at 24 h
 
@@ -66,11 +66,12 @@ def parse_cache_control(headers: Headers) -> dict[str, str | None]:
     return parse_directives(headers.get_all("cache-control"))
 
 
-def request_decision(request: Request, route: Route) -> Decision:
+def request_decision(request: Request, route: Route,
+                     credential_headers: tuple[str, ...] = CREDENTIAL_HEADERS) -> Decision:
     """Whether a GET/HEAD may be answered from, and stored in, the shared cache."""
     if request.method not in ("GET", "HEAD"):
         return Decision(False, "method")
-    credential = next((value for name in CREDENTIAL_HEADERS if (value := request.headers.get(name))), None)
+    credential = next((value for name in credential_headers if (value := request.headers.get(name))), None)
     if credential is not None and not route.per_user:
         # RFC 9111 §3.5: a shared cache must not reuse responses to requests with
         # Authorization; cookies identify users just the same.
