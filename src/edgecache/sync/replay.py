@@ -19,8 +19,8 @@ Why it is safe (the properties the tests check):
   the DLQ rather than left to stop the region's queue. A dead letter is never attempted
   again, yet Momento drops every item within 24 h: so each cron run, after its replay work,
   keeps alive the dead letters that entered the last sixth of their TTL (4 h of 24 h, about
-  240 sweeps to get it done): UpdateTtl on the record, then the id re-scored to now, which
-  also renews the DLQ's TTL. One dead letter costs about one call a day; a record found gone
+  240 sweeps to get it done; ``dead_letters.keep_alive``): UpdateTtl on the record, then
+  the id re-scored to now, which also renews the DLQ's TTL. One dead letter costs about one call a day; a record found gone
   is reported as ``dlq.LOST`` and its id dropped.
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
   the origin stores its answer per key: a crash between the origin's 2xx and our
@@ -69,6 +69,8 @@ from ..regional import RegionalClients
 from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, origin_request,  # noqa: F401
                       retry_after_seconds, settle)
 from .budget import BudgetExhausted, SubrequestBudget
+# The keep-alive's constants are re-exported: they were defined here before.
+from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
 __all__ = [
     "DrainSummary",
@@ -114,23 +116,6 @@ def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
     than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
     return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
 
-
-KEEPALIVE_BATCH = 10
-"""Dead letters kept alive per run at most: 10 a minute per region is 2,400 in the 4 h window
-(see ``keep_alive_after``), for 12 subrequests of a run's budget at worst."""
-
-KEEPALIVE_RESERVE = 4
-"""Subrequests the replay leaves for the keep-alive on cron runs, beyond ``RUN_RESERVE``: the
-SortedSetFetch of due dead letters, one UpdateTtl, the SortedSetPut that re-scores, the
-SortedSetRemove of records found gone. Every run keeps at least one dead letter alive."""
-
-
-def keep_alive_after(queue_ttl_seconds: int) -> float:
-    """Age (by DLQ score) at which a dead letter is kept alive: in the last sixth of its TTL,
-    20 h of Momento's 24 h. So each is touched about once a day, and a sweep may miss it for
-    4 h (Momento down, the budget spent elsewhere) before anything is lost. The same age as
-    a queued write's at-risk warning (``admin.at_risk_after``): one TTL policy."""
-    return at_risk_after(queue_ttl_seconds)
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
@@ -541,13 +526,9 @@ class _Run:
         await self._refresh_entries(failed)
 
     async def _keep_dead_letters_alive(self) -> None:
-        """Give the dead letters near expiry a fresh TTL (module docstring, "Never lost").
-
-        Cost: one SortedSetFetch, then per due dead letter one UpdateTtl (concurrent), one
-        SortedSetPut for all that were kept and one SortedSetRemove for all that were gone:
-        1 + k + 2 at most, k <= KEEPALIVE_BATCH and what the budget allows beyond RUN_RESERVE.
-        Nothing due costs the fetch alone. Record before score: stopped in between, a dead
-        letter keeps its old score and is simply kept alive again by the next run.
+        """Give the dead letters near expiry a fresh TTL (``dead_letters.keep_alive``, whose
+        docstring has the cost: 1 + k + 2 calls at most, k <= KEEPALIVE_BATCH and what the
+        budget allows beyond RUN_RESERVE; nothing due costs the fetch alone).
 
         Time: it may start as long as the replay's last origin call could still be running
         (``stop_at`` + the origin timeout); it is Momento calls only, which the lease margin
@@ -557,37 +538,10 @@ class _Run:
         afford = self.budget.remaining - RUN_RESERVE - (KEEPALIVE_RESERVE - 1)  # all but the UpdateTtls
         if afford < 1 or self.now() >= self.stop_at + self.origin_timeout:
             return
-        try:
-            due = await self.queue.dead_letters_due(self.now() - keep_alive_after(self.queue.ttl_seconds),
-                                                    min(KEEPALIVE_BATCH, afford))
-            if not due:
-                return
-            results = await asyncio.gather(*(self.queue.keep_record_alive(write_id) for write_id, _ in due),
-                                           return_exceptions=True)
-            kept, gone, failed = [], [], None
-            for (write_id, score), result in zip(due, results):
-                if result is True:
-                    kept.append(write_id)
-                elif result is False:
-                    gone.append(write_id)
-                    # The write the product promised "sits in the dead-letter queue" is gone.
-                    self.log("dlq.LOST", level="error", region=self.region, write_id=write_id,
-                             ttl_renewed_at=score / 1000,
-                             reason="dead letter's record expired or was removed; nothing can bring it back")
-                elif isinstance(result, (MomentoError, FetchError, BudgetExhausted)):
-                    failed = result  # not re-scored: the next run tries it again
-                else:
-                    raise result
-            self.counts["lost"] += len(gone)
-            await self.queue.rescore_dead_letters(kept, self.now())
-            self.counts["kept_alive"] += len(kept)
-            await self.queue.drop_dead_letters(gone)
-            if failed is not None:
-                raise failed
-        except (MomentoError, FetchError, BudgetExhausted) as exc:
-            self.log("dlq.keepalive_failed", level="warning", region=self.region, reason=str(exc))
-            return
-        self.log("dlq.kept_alive", region=self.region, write_ids=kept, lost=gone)
+        done = await keep_alive(self.queue, region=self.region, now=self.now(), limit=min(KEEPALIVE_BATCH, afford),
+                                log=self.log)
+        self.counts["lost"] += done.lost
+        self.counts["kept_alive"] += done.kept
 
     async def _refresh_entries(self, record: WriteRecord) -> None:
         """Make readers see the origin's truth again. Best effort: a failure is logged and the
