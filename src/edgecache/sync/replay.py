@@ -20,8 +20,8 @@ Why it is safe (the properties the tests check):
   again, yet Momento drops every item within 24 h: so each cron run, after its replay work,
   keeps alive the dead letters that entered the last sixth of their TTL (4 h of 24 h, about
   240 sweeps to get it done; ``dead_letters.keep_alive``): UpdateTtl on the record, then
-  the id re-scored to now, which also renews the DLQ's TTL. One dead letter costs about one call a day; a record found gone
-  is reported as ``dlq.LOST`` and its id dropped.
+  the id re-scored to now, which also renews the DLQ's TTL. One dead letter costs about one
+  call a day; a record found gone is reported as ``dlq.LOST`` and its id dropped.
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
   the origin stores its answer per key: a crash between the origin's 2xx and our
   bookkeeping only makes the next run receive that stored answer again.
