@@ -34,7 +34,7 @@ from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
 from ..regional import RegionalClients
-from ..responses import Answer, error_response, json_response
+from ..responses import Answer, error_response
 from ..writes import RecordFormatError, WriteRecord, WriteState
 from .budget import BudgetExhausted
 
