@@ -12,6 +12,13 @@ REPLAYING exists only inside one sync run (it is never written to Momento): the 
 the region's lease, and if it crashes the stored record still says QUEUED, which is exactly
 what the next run must see. SYNCED and FAILED are terminal for the replayer.
 
+The decisions beside the table are pure (the replayer in ``sync/replay.py`` only does the
+I/O around them): :func:`origin_request` builds the replay of a record, and :func:`settle`
+says which move an origin outcome leads to — SYNCED on 2xx, FAILED (dead letter) on a
+permanent answer or when attempts are used up, else QUEUED again after
+:func:`backoff_seconds` (full jitter from the attempt, an injected random value and any
+Retry-After, :func:`retry_after_seconds`).
+
 The record is stored as JSON under ``write:<id>`` (see ``keys``). The body is base64 so
 binary writes survive; ``headers`` are only the ones chosen for replay, never all of them.
 
@@ -27,9 +34,13 @@ Errors:
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Callable
+
+from .http import Headers, Request, Response
 
 __all__ = [
     "WriteState",
@@ -40,6 +51,13 @@ __all__ = [
     "REPRESENTATION_HEADERS",
     "MOMENTO_ITEM_BYTES",
     "MAX_BODY_BYTES",
+    "Settlement",
+    "settle",
+    "origin_request",
+    "backoff_seconds",
+    "retry_after_seconds",
+    "is_transient",
+    "MAX_RETRY_AFTER_SECONDS",
 ]
 
 MOMENTO_ITEM_BYTES = 5 * 1024 * 1024
@@ -201,3 +219,103 @@ class WriteRecord:
             finished_at=data.get("finished_at"),
             origin_status=data.get("origin_status"),
         )
+
+
+# -- decisions (pure: the replayer does the I/O around them) ---------------------------------
+
+MAX_RETRY_AFTER_SECONDS = 3600.0
+"""A Retry-After is honoured up to this: queued data lives at most 24 h in Momento, and an
+origin asking for a day's pause must not make a write expire unseen."""
+
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
+
+
+def is_transient(status: int) -> bool:
+    """Whether an origin status is worth retrying: 5xx, 408, 425 and 429 (RFC 9110 §15)."""
+    return status >= 500 or status in _TRANSIENT_STATUSES
+
+
+def backoff_seconds(
+    attempts: int, base: float, cap: float, random: Callable[[], float], retry_after: float | None = None
+) -> float:
+    """Delay before attempt ``attempts + 1``: exponential with full jitter ("Exponential
+    Backoff And Jitter", AWS Architecture Blog 2015), so writes that failed together do not
+    come back together; an origin's longer Retry-After wins (capped, see above)."""
+    delay = random() * min(cap, base * 2 ** max(0, attempts - 1))
+    if retry_after is not None and retry_after > delay:
+        delay = min(retry_after, MAX_RETRY_AFTER_SECONDS)
+    return delay
+
+
+def retry_after_seconds(response: Response, now: float) -> float | None:
+    """Retry-After as seconds from ``now``: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+    Anything else is ignored: a malformed header must not stop the retry."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def origin_request(record: WriteRecord, origin_url: str) -> Request:
+    """The replay of ``record`` at the origin (``origin_url`` without a trailing slash): the
+    client's method, path and kept headers, plus ``Idempotency-Key: <write id>`` so the
+    origin applies it once however often it is sent (draft-ietf-httpapi-idempotency-key-header)."""
+    headers = Headers(record.headers).set("idempotency-key", record.id)
+    return Request(record.method, origin_url + record.path, headers, record.body)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What one origin attempt leads to: ``record`` is SYNCED, QUEUED (retry) or FAILED."""
+
+    record: WriteRecord
+    retry_in: float | None = None
+    """Seconds until the retry may go (QUEUED only)."""
+    permanent: bool = False
+    """FAILED because the origin refused it (a non-transient answer), not attempts used up."""
+
+
+def settle(
+    replaying: WriteRecord,
+    response: Response | None,
+    error: str,
+    *,
+    now: float,
+    max_attempts: int,
+    backoff_base: float,
+    backoff_cap: float,
+    random: Callable[[], float],
+) -> Settlement:
+    """The move an origin outcome leads to, for a REPLAYING record.
+
+    ``response`` is None when the origin could not be reached (``error`` says why, as it
+    does for a failed answer). 2xx → SYNCED; a non-transient status → FAILED at once; a
+    transient failure → FAILED once ``max_attempts`` are used up, else QUEUED with
+    ``next_attempt_at`` after the backoff (``random`` is only drawn then). A Retry-After is
+    read on 429 and 503 only, the statuses RFC 9110 §10.2.3 names it for.
+    """
+    attempts = replaying.attempts + 1
+    if response is not None and response.ok:
+        return Settlement(replaying.to(WriteState.SYNCED, attempts=attempts, finished_at=now,
+                                       origin_status=response.status, last_error=None))
+    if response is not None and not is_transient(response.status):
+        body = response.body[:200].decode("utf-8", errors="replace")
+        return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now,
+                                       origin_status=response.status,
+                                       last_error=f"origin answered {response.status}: {body}"), permanent=True)
+    if attempts >= max_attempts:
+        return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now,
+                                       origin_status=response.status if response is not None else None,
+                                       last_error=f"gave up after {attempts} attempts; last: {error}"))
+    retry_after = None
+    if response is not None and response.status in (429, 503):
+        retry_after = retry_after_seconds(response, now)
+    delay = backoff_seconds(attempts, backoff_base, backoff_cap, random, retry_after)
+    return Settlement(replaying.to(WriteState.QUEUED, attempts=attempts, next_attempt_at=now + delay,
+                                   last_error=error), retry_in=delay)

@@ -189,3 +189,126 @@ def test_failed_view_says_why() -> None:
 def test_public_view_status_is_one_of_three(write: WriteRecord) -> None:
     assert write.public_view()["status"] in ("queued", "synced", "failed")
     assert "body" not in write.public_view() and "headers" not in write.public_view()
+
+
+# -- decisions: settle, backoff, Retry-After, the origin request ------------------------------
+
+import email.utils  # noqa: E402
+
+from edgecache.http import Headers, Response  # noqa: E402
+from edgecache.writes import (MAX_RETRY_AFTER_SECONDS, backoff_seconds, is_transient, origin_request,  # noqa: E402
+                              retry_after_seconds, settle)
+
+LIMITS = dict(max_attempts=3, backoff_base=2.0, backoff_cap=60.0)
+
+
+def never() -> float:
+    raise AssertionError("random drawn for a decision that needs no backoff")
+
+
+def replaying(attempts: int = 0) -> WriteRecord:
+    return record(attempts=attempts).to(R)
+
+
+@pytest.mark.parametrize("status", [200, 201, 204])
+def test_a_2xx_settles_synced_and_draws_no_randomness(status: int) -> None:
+    settled = settle(replaying(1), Response(status), f"origin answered {status}", now=NOW, random=never, **LIMITS)
+    assert settled.record.state is S
+    assert settled.record.attempts == 2 and settled.record.finished_at == NOW
+    assert settled.record.origin_status == status and settled.record.last_error is None
+    assert settled.retry_in is None and not settled.permanent
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 412, 422])
+def test_a_permanent_refusal_dead_letters_at_once_with_the_body_quoted(status: int) -> None:
+    settled = settle(replaying(0), Response(status, body=b"nope" * 100), "x", now=NOW, random=never, **LIMITS)
+    assert settled.record.state is F and settled.permanent
+    assert settled.record.attempts == 1 and settled.record.origin_status == status
+    assert settled.record.last_error == f"origin answered {status}: " + ("nope" * 50)  # 200 bytes of body
+
+
+@pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 599])
+def test_transient_statuses_are_retried(status: int) -> None:
+    assert is_transient(status)
+    settled = settle(replaying(0), Response(status), f"origin answered {status}", now=NOW, random=lambda: 0.5, **LIMITS)
+    assert settled.record.state is Q
+    assert settled.retry_in == 1.0  # half of base * 2**0
+    assert settled.record.next_attempt_at == NOW + 1.0
+    assert settled.record.attempts == 1 and settled.record.last_error == f"origin answered {status}"
+
+
+@pytest.mark.parametrize("status", [200, 301, 400, 404, 407, 499])
+def test_other_statuses_are_not_transient(status: int) -> None:
+    assert not is_transient(status)
+
+
+def test_an_unreachable_origin_is_retried_with_the_error_kept() -> None:
+    settled = settle(replaying(1), None, "origin timed out after 10s", now=NOW, random=lambda: 1.0, **LIMITS)
+    assert settled.record.state is Q and settled.retry_in == 4.0  # attempt 2: base * 2
+    assert settled.record.last_error == "origin timed out after 10s"
+    assert settled.record.origin_status is None
+
+
+def test_the_last_attempt_dead_letters_one_before_retries() -> None:
+    # max_attempts = 3: the record's 2nd attempt (attempts=1 before) retries, its 3rd gives up.
+    second = settle(replaying(1), Response(503), "origin answered 503", now=NOW, random=lambda: 0.0, **LIMITS)
+    assert second.record.state is Q and second.record.attempts == 2
+    third = settle(replaying(2), Response(503), "origin answered 503", now=NOW, random=never, **LIMITS)
+    assert third.record.state is F and not third.permanent
+    assert third.record.attempts == 3 and third.record.origin_status == 503
+    assert third.record.last_error == "gave up after 3 attempts; last: origin answered 503"
+    unreachable = settle(replaying(2), None, "origin unreachable: refused", now=NOW, random=never, **LIMITS)
+    assert unreachable.record.origin_status is None
+    assert unreachable.record.last_error == "gave up after 3 attempts; last: origin unreachable: refused"
+
+
+def test_max_attempts_one_never_retries() -> None:
+    settled = settle(replaying(0), None, "down", now=NOW, random=never, **{**LIMITS, "max_attempts": 1})
+    assert settled.record.state is F and settled.record.attempts == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_in_seconds_or_as_a_date_wins_over_a_shorter_backoff(status: int) -> None:
+    seconds = settle(replaying(0), Response(status, Headers({"retry-after": "30"})), "x", now=NOW,
+                     random=lambda: 1.0, **LIMITS)
+    assert seconds.retry_in == 30 and seconds.record.next_attempt_at == NOW + 30
+    date = email.utils.formatdate(NOW + 90, usegmt=True)
+    dated = settle(replaying(0), Response(status, Headers({"retry-after": date})), "x", now=NOW,
+                   random=lambda: 1.0, **LIMITS)
+    assert dated.retry_in == 90
+
+
+def test_retry_after_is_ignored_on_other_statuses_and_capped() -> None:
+    ignored = settle(replaying(0), Response(500, Headers({"retry-after": "30"})), "x", now=NOW,
+                     random=lambda: 1.0, **LIMITS)
+    assert ignored.retry_in == 2.0
+    capped = settle(replaying(0), Response(429, Headers({"retry-after": str(10**9)})), "x", now=NOW,
+                    random=lambda: 1.0, **LIMITS)
+    assert capped.retry_in == MAX_RETRY_AFTER_SECONDS
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after_seconds(Response(503, Headers({"retry-after": "0"})), NOW) == 0
+    assert retry_after_seconds(Response(503, Headers({"retry-after": "120"})), NOW) == 120
+    past = email.utils.formatdate(NOW - 5, usegmt=True)
+    assert retry_after_seconds(Response(503, Headers({"retry-after": past})), NOW) == 0
+    for value in ("", "-5", "1.5", "soon", "Mon, 32 Foo 2026 99:00:00"):
+        assert retry_after_seconds(Response(503, Headers({"retry-after": value})), NOW) is None
+    assert retry_after_seconds(Response(503), NOW) is None
+
+
+def test_backoff_doubles_from_the_first_attempt_up_to_the_cap() -> None:
+    assert backoff_seconds(0, 2.0, 60.0, lambda: 1.0) == 2.0  # attempt 0 is treated as the first
+    assert [backoff_seconds(n, 2.0, 60.0, lambda: 1.0) for n in (1, 2, 5, 6, 7)] == [2, 4, 32, 60, 60]
+    assert backoff_seconds(4, 2.0, 60.0, lambda: 0.1) == pytest.approx(1.6)
+
+
+def test_origin_request_carries_the_write_and_its_idempotency_key() -> None:
+    queued = record(headers=(("content-type", "application/json"), ("idempotency-key", "client-chosen")))
+    request = origin_request(queued, "https://origin.example")
+    assert request.method == "PUT"
+    assert request.url == "https://origin.example/api/items/1?x=2&a=1"  # the path as the client sent it
+    assert request.body == b'{"name":"one"}'
+    assert request.headers.get("content-type") == "application/json"
+    assert request.headers.get_all("idempotency-key") == [queued.id]  # one key, the write id
+    assert request.headers.get("idempotency-key") == queued.id

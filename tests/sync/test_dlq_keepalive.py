@@ -309,3 +309,12 @@ async def test_an_operator_drain_does_not_keep_dead_letters_alive_the_sweep_does
     summaries = await app.sweep()
     assert sum(s.kept_alive for s in summaries) == 1
     assert await dlq_scores(w) == {write.id: w.clock() * 1000}
+
+
+def test_the_dlq_listing_fits_in_the_invocations_subrequests() -> None:
+    from edgecache.sync.dead_letters import LIST_LIMIT, list_limit
+
+    assert list_limit(45, 2) == LIST_LIMIT == 20  # 2 fetches + 40 Gets fit in 45
+    assert list_limit(45, 3) == 14  # 3 fetches + 42 Gets
+    assert list_limit(3, 3) == 0  # only the fetches fit
+    assert list_limit(2, 3) == 0  # never negative

@@ -24,11 +24,13 @@ One invocation has one subrequest allowance, so everything it drains shares one
 the drain it schedules runs in the same invocation. Exceptions become a Response in one place
 (:meth:`SyncApp.handle`); log lines carry regions, write ids, statuses and reasons, never
 secrets or bodies.
+
+The ``/_edge/dlq`` handlers are thin calls into ``dead_letters``, which owns the dead-letter
+queue's views and operations (and the cron's keep-alive).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -36,24 +38,18 @@ from urllib.parse import parse_qs, urlsplit
 from .. import __version__
 from ..admin import check_admin, queue_report
 from ..config import Config, SyncConfig
-from ..http import Background, Clock, Fetch, FetchError, Headers, Request, Response
+from ..http import Background, Clock, Fetch, FetchError, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
-from ..queue import WriteQueue
 from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response, unrouted
 from ..router import Router
-from ..writes import RecordFormatError, WriteRecord, WriteState
+from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .replay import DrainSummary, drain_region, needs_continuation
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
-
-_DLQ_LIST_LIMIT = 20
-"""Dead letters listed per region at most: each is one Get, and an invocation has 50
-subrequests on the Free plan (fewer when the budget and the region count say so)."""
-
 
 class SyncApp:
     def __init__(
@@ -161,75 +157,21 @@ class SyncApp:
 
     async def _dlq_list(self, request: Request, query: dict, background: Background) -> Response:
         names = list(self.config.regions)
-        # One SortedSetFetch per region, then one Get per listed write: keep it all within
-        # the invocation's subrequests.
-        limit = max(0, min(_DLQ_LIST_LIMIT, (self.sync_config.subrequest_budget - len(names)) // len(names)))
-
-        async def region_view(name: str) -> dict:
-            queue = self.regions.queue(name)
-            ids = await queue.dead_letters(limit + 1)
-            shown = ids[:limit]
-            records = await asyncio.gather(*(_load(queue, write_id) for write_id, _ in shown))
-            items = []
-            # The DLQ score is when the record last got a fresh TTL (the cron's keep-alive
-            # re-scores it about daily), so when the write failed comes from its record.
-            # Without a readable record the score is all there is, shown for what it is.
-            for (write_id, score), record in zip(shown, records):
-                if record is None:
-                    items.append({"write_id": write_id, "status": "lost", "ttl_renewed_at": score / 1000,
-                                  "reason": "record expired in Momento"})
-                elif isinstance(record, RecordFormatError):
-                    items.append({"write_id": write_id, "status": "unreadable", "ttl_renewed_at": score / 1000,
-                                  "reason": str(record)})
-                else:
-                    failed_at = record.finished_at if record.finished_at is not None else score / 1000
-                    items.append({**record.public_view(), "dead_lettered_at": failed_at,
-                                  "reason": record.last_error})
-            return {"region": name, "items": items, "truncated": len(ids) > limit}
-
-        views = await asyncio.gather(*(region_view(name) for name in names))
-        return json_response(200, {"regions": list(views)})
+        limit = dead_letters.list_limit(self.sync_config.subrequest_budget, len(names))
+        return json_response(200, await dead_letters.listing(self.regions, names, limit))
 
     async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
         regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
-        region, record = await self._find_dead_letter(regions, id, query)
-        if record is None:
-            return error_response(404, "no such write", write_id=id)
-        if isinstance(record, RecordFormatError):
-            return error_response(409, "the write's record is unreadable and cannot be replayed; discard it",
-                                  write_id=id, region=region)
-        # Back to the end of the queue with a clean slate. Requeuing after later writes to the
-        # same resource have synced replays this one after them: that is the operator's call.
-        # The origin sees the same Idempotency-Key (the write id) as before. That keeps a retry
-        # safe when an earlier attempt may have been applied (attempts used up on timeouts):
-        # the origin answers with its stored reply, not a second write. It also means an
-        # origin that stored its refusal of the write answers that refusal again.
-        queued = record.to(WriteState.QUEUED, attempts=0, next_attempt_at=0.0, last_error=None,
-                           finished_at=None, origin_status=None)
-        queue = regions.queue(region)
-        # The region's lease keeps replays out while the write moves between the sets
-        # (see WriteQueue.requeue); a run in progress means "try again shortly".
-        if not await queue.acquire_lease(f"dlq-retry-{id}", self.sync_config.lease_seconds):
-            return error_response(409, "a sync run is replaying this region; try again shortly", write_id=id,
-                                  region=region)
-        try:
-            await queue.requeue(queued, self.clock())
-        finally:
-            await queue.release_lease()
-        self.log("dlq.requeued", region=region, write_id=id)
+        region, queued = await dead_letters.retry(regions, self._regions_from(query), id, now=self.clock(),
+                                                  lease_seconds=self.sync_config.lease_seconds, log=self.log)
         background(self._drain_in_background([region], budget))
         return json_response(202, queued.public_view())
 
     async def _dlq_discard(self, request: Request, query: dict, background: Background, id: str) -> Response:
-        region, record = await self._find_dead_letter(self.regions, id, query)
-        if record is None and "region" not in query:
-            return error_response(404, "no such write", write_id=id)
-        # With ?region= a DLQ entry whose record has expired can still be cleared.
-        await self.regions.queue(region).discard_dead_letter(id)
-        self.log("dlq.discarded", region=region, write_id=id)
-        return Response(204, Headers({"cache-control": "no-store"}))
+        return await dead_letters.discard(self.regions, self._regions_from(query), id,
+                                          region_given="region" in query, log=self.log)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -292,32 +234,3 @@ class SyncApp:
         if region not in self.config.regions:
             raise Answer(error_response(404, "unknown region", region=region, regions=list(self.config.regions)))
         return [region]
-
-    async def _find_dead_letter(
-        self, regions: RegionalClients, write_id: str, query: dict
-    ) -> tuple[str, WriteRecord | RecordFormatError | None]:
-        """(region, record) of a dead-lettered write; raises ``Answer`` (404/409) when it is not one.
-
-        The record is None when no region has it, and the RecordFormatError when it cannot
-        be read (the replayer set it aside; it can only be discarded). Without ``?region=``
-        every region's record is read (one Get each): write ids are unique, so at most one
-        region has it.
-        """
-        names = self._regions_from(query)
-        records = await asyncio.gather(*(_load(regions.queue(name), write_id) for name in names))
-        hits = [(name, record) for name, record in zip(names, records) if record is not None]
-        if not hits:
-            return (names[0], None)
-        region, record = hits[0]
-        if isinstance(record, WriteRecord) and record.state is not WriteState.FAILED:
-            raise Answer(error_response(409, f"write is {record.public_view()['status']}, not dead-lettered",
-                                        write_id=write_id, region=region))
-        return region, record
-
-
-async def _load(queue: WriteQueue, write_id: str) -> WriteRecord | RecordFormatError | None:
-    """The record, or the reason it cannot be read: an admin view shows it rather than fail."""
-    try:
-        return await queue.load(write_id)
-    except RecordFormatError as exc:
-        return exc

@@ -4,7 +4,10 @@ the origin sees it, with retries, backoff and a dead-letter queue.
 One run (``drain_region``) is: take the region's lease, walk the queue oldest first, send
 each write to the origin, settle it, release the lease. Every network call goes through the
 injected ``fetch``; time and randomness are parameters, so the whole thing runs on CPython
-against the Momento stand-in and a fake origin.
+against the Momento stand-in and a fake origin. This module only sequences that I/O: what
+an origin outcome leads to (synced, retry after backoff, dead letter) and the origin request
+itself are pure decisions in ``writes`` (``settle``, ``origin_request``), and the dead-letter
+queue's keep-alive and admin operations live in ``dead_letters``.
 
 Why it is safe (the properties the tests check):
 
@@ -16,9 +19,9 @@ Why it is safe (the properties the tests check):
   the DLQ rather than left to stop the region's queue. A dead letter is never attempted
   again, yet Momento drops every item within 24 h: so each cron run, after its replay work,
   keeps alive the dead letters that entered the last sixth of their TTL (4 h of 24 h, about
-  240 sweeps to get it done): UpdateTtl on the record, then the id re-scored to now, which
-  also renews the DLQ's TTL. One dead letter costs about one call a day; a record found gone
-  is reported as ``dlq.LOST`` and its id dropped.
+  240 sweeps to get it done; ``dead_letters.keep_alive``): UpdateTtl on the record, then
+  the id re-scored to now, which also renews the DLQ's TTL. One dead letter costs about one
+  call a day; a record found gone is reported as ``dlq.LOST`` and its id dropped.
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
   the origin stores its answer per key: a crash between the origin's 2xx and our
   bookkeeping only makes the next run receive that stored answer again.
@@ -49,7 +52,6 @@ holds the write.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
@@ -57,14 +59,18 @@ from typing import Callable
 from ..admin import at_risk_after
 from ..config import SyncConfig
 from ..entries import CachedEntry, EntryFormatError
-from ..http import Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
+from ..http import Clock, Fetch, FetchError, FetchTimeout, Response, fetch_with_timeout
 from ..keys import QUEUE_KEY
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
 from ..regional import RegionalClients
-from ..writes import RecordFormatError, WriteRecord, WriteState
+# backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
+from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, origin_request,  # noqa: F401
+                      retry_after_seconds, settle)
 from .budget import BudgetExhausted, SubrequestBudget
+# The keep-alive's constants are re-exported: they were defined here before.
+from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
 __all__ = [
     "DrainSummary",
@@ -110,29 +116,6 @@ def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
     than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
     return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
 
-
-MAX_RETRY_AFTER_SECONDS = 3600.0
-"""A Retry-After is honoured up to this: queued data lives at most 24 h in Momento, and an
-origin asking for a day's pause must not make a write expire unseen."""
-
-_TRANSIENT_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
-
-KEEPALIVE_BATCH = 10
-"""Dead letters kept alive per run at most: 10 a minute per region is 2,400 in the 4 h window
-(see ``keep_alive_after``), for 12 subrequests of a run's budget at worst."""
-
-KEEPALIVE_RESERVE = 4
-"""Subrequests the replay leaves for the keep-alive on cron runs, beyond ``RUN_RESERVE``: the
-SortedSetFetch of due dead letters, one UpdateTtl, the SortedSetPut that re-scores, the
-SortedSetRemove of records found gone. Every run keeps at least one dead letter alive."""
-
-
-def keep_alive_after(queue_ttl_seconds: int) -> float:
-    """Age (by DLQ score) at which a dead letter is kept alive: in the last sixth of its TTL,
-    20 h of Momento's 24 h. So each is touched about once a day, and a sweep may miss it for
-    4 h (Momento down, the budget spent elsewhere) before anything is lost. The same age as
-    a queued write's at-risk warning (``admin.at_risk_after``): one TTL policy."""
-    return at_risk_after(queue_ttl_seconds)
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
@@ -198,33 +181,6 @@ class DrainSummary:
         if data["message"] is None:
             del data["message"]
         return data
-
-
-def backoff_seconds(
-    attempts: int, base: float, cap: float, random: Callable[[], float], retry_after: float | None = None
-) -> float:
-    """Delay before attempt ``attempts + 1``: exponential with full jitter ("Exponential
-    Backoff And Jitter", AWS Architecture Blog 2015), so writes that failed together do not
-    come back together; an origin's longer Retry-After wins (capped, see above)."""
-    delay = random() * min(cap, base * 2 ** max(0, attempts - 1))
-    if retry_after is not None and retry_after > delay:
-        delay = min(retry_after, MAX_RETRY_AFTER_SECONDS)
-    return delay
-
-
-def retry_after_seconds(response: Response, now: float) -> float | None:
-    """Retry-After as seconds from ``now``: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-    Anything else is ignored: a malformed header must not stop the retry."""
-    value = (response.headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 async def drain_region(
@@ -523,71 +479,56 @@ class _Run:
 
         replaying = record.to(WriteState.REPLAYING)
         response, error = await self._send(replaying)
-        attempts = record.attempts + 1
-        if response is not None and response.ok:
-            await self._synced(replaying, response, attempts)
-        elif response is not None and not _is_transient(response.status):
-            body = response.body[:200].decode("utf-8", errors="replace")
-            await self._dead_letter(replaying, attempts, f"origin answered {response.status}: {body}", response.status)
-        elif attempts >= self.config.max_attempts:
-            status = response.status if response is not None else None
-            await self._dead_letter(replaying, attempts, f"gave up after {attempts} attempts; last: {error}", status)
+        settled = settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
+                         backoff_base=self.config.backoff_base_seconds, backoff_cap=self.config.backoff_cap_seconds,
+                         random=self.random)
+        if settled.record.state is WriteState.SYNCED:
+            await self._synced(settled.record)
+        elif settled.record.state is WriteState.FAILED:
+            await self._dead_letter(settled.record, settled.permanent)
         else:
-            await self._retry(replaying, attempts, error, response)
+            await self._retry(settled.record, settled.retry_in, response)
 
     async def _send(self, record: WriteRecord) -> tuple[Response | None, str]:
         """The origin's answer (or None) and a one-line description of a failure."""
-        headers = Headers(record.headers).set("idempotency-key", record.id)
-        request = Request(record.method, self.origin_url + record.path, headers, record.body)
         try:
-            response = await fetch_with_timeout(self.origin_fetch, request, self.origin_timeout)
+            response = await fetch_with_timeout(self.origin_fetch, origin_request(record, self.origin_url),
+                                                self.origin_timeout)
         except FetchTimeout:
             return None, f"origin timed out after {self.origin_timeout:g}s"
         except FetchError as exc:
             return None, f"origin unreachable: {exc}"
         return response, f"origin answered {response.status}"
 
-    async def _synced(self, record: WriteRecord, response: Response, attempts: int) -> None:
-        synced = record.to(WriteState.SYNCED, attempts=attempts, finished_at=self.now(),
-                           origin_status=response.status, last_error=None)
+    async def _synced(self, synced: WriteRecord) -> None:
         await self.queue.save(synced)
-        self.to_remove.append(record.id)
+        self.to_remove.append(synced.id)
         self.counts["synced"] += 1
-        self.log("replay.synced", region=self.region, write_id=record.id, status=response.status, attempt=attempts)
+        self.log("replay.synced", region=self.region, write_id=synced.id, status=synced.origin_status,
+                 attempt=synced.attempts)
         await self._refresh_entries(synced)
 
-    async def _retry(self, record: WriteRecord, attempts: int, error: str, response: Response | None) -> None:
-        retry_after = None
-        if response is not None and response.status in (429, 503):
-            retry_after = retry_after_seconds(response, self.now())
-        delay = backoff_seconds(attempts, self.config.backoff_base_seconds, self.config.backoff_cap_seconds,
-                                self.random, retry_after)
-        queued = record.to(WriteState.QUEUED, attempts=attempts, next_attempt_at=self.now() + delay, last_error=error)
+    async def _retry(self, queued: WriteRecord, delay: float, response: Response | None) -> None:
         await self.queue.save(queued)
-        self.blocked_resources.add(record.resource)
+        self.blocked_resources.add(queued.resource)
         self.counts["retried"] += 1
         self._keep(queued)
-        self.log("replay.retry", region=self.region, write_id=record.id, attempt=attempts,
-                 status=response.status if response is not None else None, reason=error, retry_in_seconds=round(delay, 3))
+        self.log("replay.retry", region=self.region, write_id=queued.id, attempt=queued.attempts,
+                 status=response.status if response is not None else None, reason=queued.last_error,
+                 retry_in_seconds=round(delay, 3))
 
-    async def _dead_letter(self, record: WriteRecord, attempts: int, reason: str, status: int | None) -> None:
-        failed = record.to(WriteState.FAILED, attempts=attempts, last_error=reason, finished_at=self.now(),
-                           origin_status=status)
+    async def _dead_letter(self, failed: WriteRecord, permanent: bool) -> None:
         await self.queue.dead_letter(failed, self.now())
         self.counts["dead_lettered"] += 1
         # The reason may quote the origin's body; the log gets the status only.
-        self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id, attempt=attempts,
-                 status=status, reason="permanent" if status is not None and not _is_transient(status) else "attempts used up")
+        self.log("replay.dead_lettered", level="error", region=self.region, write_id=failed.id, attempt=failed.attempts,
+                 status=failed.origin_status, reason="permanent" if permanent else "attempts used up")
         await self._refresh_entries(failed)
 
     async def _keep_dead_letters_alive(self) -> None:
-        """Give the dead letters near expiry a fresh TTL (module docstring, "Never lost").
-
-        Cost: one SortedSetFetch, then per due dead letter one UpdateTtl (concurrent), one
-        SortedSetPut for all that were kept and one SortedSetRemove for all that were gone:
-        1 + k + 2 at most, k <= KEEPALIVE_BATCH and what the budget allows beyond RUN_RESERVE.
-        Nothing due costs the fetch alone. Record before score: stopped in between, a dead
-        letter keeps its old score and is simply kept alive again by the next run.
+        """Give the dead letters near expiry a fresh TTL (``dead_letters.keep_alive``, whose
+        docstring has the cost: 1 + k + 2 calls at most, k <= KEEPALIVE_BATCH and what the
+        budget allows beyond RUN_RESERVE; nothing due costs the fetch alone).
 
         Time: it may start as long as the replay's last origin call could still be running
         (``stop_at`` + the origin timeout); it is Momento calls only, which the lease margin
@@ -597,37 +538,10 @@ class _Run:
         afford = self.budget.remaining - RUN_RESERVE - (KEEPALIVE_RESERVE - 1)  # all but the UpdateTtls
         if afford < 1 or self.now() >= self.stop_at + self.origin_timeout:
             return
-        try:
-            due = await self.queue.dead_letters_due(self.now() - keep_alive_after(self.queue.ttl_seconds),
-                                                    min(KEEPALIVE_BATCH, afford))
-            if not due:
-                return
-            results = await asyncio.gather(*(self.queue.keep_record_alive(write_id) for write_id, _ in due),
-                                           return_exceptions=True)
-            kept, gone, failed = [], [], None
-            for (write_id, score), result in zip(due, results):
-                if result is True:
-                    kept.append(write_id)
-                elif result is False:
-                    gone.append(write_id)
-                    # The write the product promised "sits in the dead-letter queue" is gone.
-                    self.log("dlq.LOST", level="error", region=self.region, write_id=write_id,
-                             ttl_renewed_at=score / 1000,
-                             reason="dead letter's record expired or was removed; nothing can bring it back")
-                elif isinstance(result, (MomentoError, FetchError, BudgetExhausted)):
-                    failed = result  # not re-scored: the next run tries it again
-                else:
-                    raise result
-            self.counts["lost"] += len(gone)
-            await self.queue.rescore_dead_letters(kept, self.now())
-            self.counts["kept_alive"] += len(kept)
-            await self.queue.drop_dead_letters(gone)
-            if failed is not None:
-                raise failed
-        except (MomentoError, FetchError, BudgetExhausted) as exc:
-            self.log("dlq.keepalive_failed", level="warning", region=self.region, reason=str(exc))
-            return
-        self.log("dlq.kept_alive", region=self.region, write_ids=kept, lost=gone)
+        done = await keep_alive(self.queue, region=self.region, now=self.now(), limit=min(KEEPALIVE_BATCH, afford),
+                                log=self.log)
+        self.counts["lost"] += done.lost
+        self.counts["kept_alive"] += done.kept
 
     async def _refresh_entries(self, record: WriteRecord) -> None:
         """Make readers see the origin's truth again. Best effort: a failure is logged and the
@@ -712,6 +626,3 @@ class _Run:
         return DrainSummary(region=self.region, status=status, remaining=remaining,
                             subrequests=self.budget.used - started_used, message=message, **self.counts)
 
-
-def _is_transient(status: int) -> bool:
-    return status >= 500 or status in _TRANSIENT_STATUSES
