@@ -178,3 +178,38 @@ async def test_a_failing_object_is_logged_and_the_write_still_202():
     assert len(hub.sent) == 1
     [failed] = [line for line in world.logs if line["event"] == "live.publish_failed"]
     assert failed["level"] == "warning" and "reset" in failed["error"]
+
+
+async def test_the_objects_own_101_answer_reaches_the_runtime_unchanged_in_type():
+    from dataclasses import dataclass, field
+
+    from edgecache.http import Response
+
+    @dataclass(frozen=True)
+    class WithSocket(Response):  # as worker_adapter.UpgradeResponse: the WebSocket rides along
+        web_socket: object = field(default=None, compare=False)
+
+    class SocketHub(FakeLiveHub):
+        async def send(self, channel, request):
+            answer = await super().send(channel, request)
+            return WithSocket(answer.status, answer.headers, answer.body, web_socket="the-socket")
+
+    world, _ = live_world(SocketHub())
+    response = await world.request("GET", "/_edge/subscribe/api/items/7", headers=UPGRADE)
+    assert isinstance(response, WithSocket) and response.web_socket == "the-socket"
+    assert response.headers.get("x-edge-region") == "us-east-1"
+
+
+async def test_the_documented_costs_of_the_live_paths():
+    world, hub = live_world()
+    await world.request("GET", "/_edge/subscribe/api/items/7", headers=UPGRADE)
+    assert (len(world.subrequests), len(hub.sent)) == (0, 1)  # live subscribe: 1 Durable Object call
+    await world.request("POST", "/_edge/publish/api/items/7", "{}", headers={"authorization": f"Bearer {ADMIN}"})
+    assert (len(world.subrequests), len(hub.sent)) == (0, 2)  # live publish: 1
+    await world.request("GET", "/_edge/subscribe/api/secure/7", headers=UPGRADE)
+    assert len(hub.sent) == 2  # refused: 0
+    await world.request("POST", "/_edge/live/token?channel=a", headers={"authorization": f"Bearer {ADMIN}"})
+    assert (len(world.subrequests), len(hub.sent)) == (0, 2)  # token: 0
+    await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"}, run_background=False)
+    assert (len(world.subrequests), len(hub.sent)) == (3, 2)  # the write's 3, nothing live before the 202
+    assert await world.run_background() == 1 and len(hub.sent) == 3  # topic publish + 1 Durable Object call

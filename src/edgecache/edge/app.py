@@ -19,6 +19,10 @@ per invocation), asserted by ``tests/edge``:
     write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
     unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
+    live subscribe           1   the channel's Durable Object (it answers the 101); 0 when refused
+    live publish             1   the channel's Durable Object; 0 when refused
+    live token (admin)       0
+    write on a live route        as above, +1 Durable Object call (write.queued) after the 202, in waitUntil
 
 With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
 subrequests (one colo-local Cache API lookup); a Momento hit adds a colo-local store in
@@ -45,7 +49,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
@@ -160,7 +164,8 @@ class EdgeApp:
             self.log("edge.unhandled", level="error", region=choice.region, method=request.method,
                      path=urlsplit(request.url).path, error=f"{type(exc).__name__}: {exc}")
             response = error_response(500, "internal error in the edge worker")
-        return Response(response.status, response.headers.set("x-edge-region", choice.region), response.body)
+        # replace() keeps the answer's type: a Durable Object's 101 carries its WebSocket (worker_adapter).
+        return replace(response, headers=response.headers.set("x-edge-region", choice.region))
 
     def choose_region(self, request: Request, cf: Mapping[str, Any] | None) -> RegionChoice:
         """Nearest configured region for this client (``regions.pick_region``).
