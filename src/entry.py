@@ -12,6 +12,7 @@ Bindings and secrets it reads (README "Configuration" has every one), and why:
     ALLOW_COUNTRY_OVERRIDE           development only: X-Edge-Country picks the region
     LIVE (Durable Object namespace)  class LiveChannel below, one instance per channel: it
                                      holds the subscribers' WebSockets (edgecache.live)
+    LIVE_SECRET (secret)             signs channel tokens; required by live: "token" routes
 
 Everything the Worker does is in the core (``edgecache``); this module only adapts the
 runtime to it (``worker_adapter``).
