@@ -121,6 +121,8 @@ async def test_publish_refuses_a_subscribe_token_no_token_and_a_too_large_or_bad
     assert (await world.request("POST", "/_edge/publish/api/items/7", big, headers=admin)).status == 413
     assert (await world.request("POST", "/_edge/publish/api/items/7", "[1]", headers=admin)).status == 400
     assert hub.sent == []
+    forged = await world.request("POST", "/_edge/publish/api/items/7", '{"type":"write.synced"}', headers=admin)
+    assert forged.status == 400 and "reserved" in body_json(forged)["error"] and hub.sent == []
     unknown = await world.request("POST", "/_edge/publish/api/items/7", '{"type":"nope"}', headers=admin)
     assert unknown.status == 400 and "nope" in body_json(unknown)["error"]  # the channel's own check
 

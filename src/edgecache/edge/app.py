@@ -772,8 +772,11 @@ class EdgeApp:
                 raise ValueError("not an object")
         except (ValueError, UnicodeDecodeError):
             return error_response(400, 'body must be a JSON object {"type": ..., "data": ...}')
-        return await self.live.send(channel, publish_request(channel, str(body.get("type", "message")),
-                                                             data=body.get("data")))
+        kind = str(body.get("type", "message"))
+        if kind.startswith("write."):  # only the Workers report writes: a publisher must not forge them
+            return error_response(400, f"event type {kind!r} is reserved for the Workers",
+                                  fix='publish "message" or "changed"')
+        return await self.live.send(channel, publish_request(channel, kind, data=body.get("data")))
 
     async def _live_token(self, request: Request, choice: RegionChoice) -> Response:
         """``POST /_edge/live/token?channel=C[&role=sub|pub][&ttl=S]`` (admin): ``{"token","expires_at"}``."""
