@@ -12,6 +12,7 @@ Bindings and secrets it reads (README "Configuration" has every one), and why:
     ALLOW_COUNTRY_OVERRIDE           development only: X-Edge-Country picks the region
     LIVE (Durable Object namespace)  class LiveChannel below, one instance per channel: it
                                      holds the subscribers' WebSockets (edgecache.live)
+    LIVE_SECRET (secret)             signs channel tokens; required by live: "token" routes
 
 Everything the Worker does is in the core (``edgecache``); this module only adapts the
 runtime to it (``worker_adapter``).
@@ -27,7 +28,7 @@ from workers import DurableObject, Response, WorkerEntrypoint
 from edgecache.config import load_config
 from edgecache.edge.app import EdgeApp
 from edgecache.live import Channel, LiveError
-from worker_adapter import WorkersColoCache, cf_of, log, respond, runtime_fetch
+from worker_adapter import WorkersColoCache, cf_of, live_hub, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}  # the app, built once per isolate from self.env (or the ConfigError)
 
@@ -36,7 +37,8 @@ def _build(env):
     # secrets.token_hex is called per write, inside a handler: the runtime forbids entropy
     # at import time (a deploy-time snapshot would freeze it).
     return EdgeApp(load_config(env), runtime_fetch, time.time, lambda: secrets.token_hex(8), log,
-                   colo_cache=WorkersColoCache())  # used only by routes with l1_ttl
+                   colo_cache=WorkersColoCache(),  # used only by routes with l1_ttl
+                   live=live_hub(env))  # None without the LIVE binding: the live endpoints answer 501
 
 
 class Default(WorkerEntrypoint):

@@ -7,6 +7,8 @@ edge Worker's variables (it must find the same queues and origin) plus, and why:
     WEBHOOK_SECRET (secret)           Momento signs each webhook with it; anything unsigned
     WEBHOOK_SECRET_PREVIOUS (secret)  could make us hammer the origin. The previous secret
                                       is accepted during a rotation.
+    LIVE (Durable Object namespace)   the edge's LiveChannel objects (script_name binding):
+                                      write.synced / write.failed / changed events
     SYNC_SUBREQUEST_BUDGET, SYNC_WALL_MS, LEASE_SECONDS, MAX_ATTEMPTS, BACKOFF_*_MS
                                       replay limits (an invocation has 50 subrequests on
                                       the Free plan and 30 s of waitUntil)
@@ -23,14 +25,15 @@ from workers import WorkerEntrypoint
 
 from edgecache.config import ConfigError, load_config, load_sync_config
 from edgecache.sync.app import SyncApp
-from worker_adapter import configured, log, respond, runtime_fetch
+from worker_adapter import configured, live_hub, log, respond, runtime_fetch
 
 _ISOLATE: dict = {}
 
 
 def _build(env):
     # random.random is called per backoff, inside a handler (no entropy at import time).
-    return SyncApp(load_config(env), load_sync_config(env), runtime_fetch, time.time, random.random, log)
+    return SyncApp(load_config(env), load_sync_config(env), runtime_fetch, time.time, random.random, log,
+                   live=live_hub(env))  # settled-write events; None without the LIVE binding
 
 
 class Default(WorkerEntrypoint):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
@@ -45,7 +46,8 @@ from edgecache.http import Background, FetchError, Headers, Request, Response
 from edgecache.logs import json_lines
 from edgecache.responses import json_response
 
-__all__ = ["log", "EnvView", "WorkersColoCache", "cf_of", "runtime_fetch", "respond", "configured"]
+__all__ = ["log", "EnvView", "WorkersColoCache", "DurableObjectHub", "live_hub", "cf_of", "runtime_fetch", "respond",
+           "configured"]
 
 log = json_lines(print)  # print() → console.log → Workers Logs, one JSON object per line
 
@@ -73,6 +75,11 @@ class EnvView:
             return json.dumps(value.to_py())
         return str(value)
 
+    def binding(self, name: str) -> Any:
+        """A binding (Durable Object namespace...) as the runtime object, None when absent."""
+        value = getattr(self._env, name, None)
+        return None if value is None or value is _JSNULL else value
+
 
 async def to_core_request(request: Any) -> Request:
     js_request = request.js_object
@@ -95,8 +102,7 @@ def cf_of(request: Any) -> dict[str, Any] | None:
         return None
 
 
-async def runtime_fetch(request: Request) -> Response:
-    """The core's ``Fetch``, backed by the runtime's ``fetch``."""
+def _js_init(request: Request) -> Any:
     init: dict[str, Any] = {
         "method": request.method,
         "headers": to_js([list(pair) for pair in request.headers.items()]),
@@ -104,13 +110,54 @@ async def runtime_fetch(request: Request) -> Response:
     }
     if request.body and request.method not in ("GET", "HEAD"):
         init["body"] = to_js(request.body)
+    return to_js(init, dict_converter=js.Object.fromEntries)
+
+
+async def runtime_fetch(request: Request) -> Response:
+    """The core's ``Fetch``, backed by the runtime's ``fetch``."""
     try:
-        js_response = await js.fetch(request.url, to_js(init, dict_converter=js.Object.fromEntries))
+        js_response = await js.fetch(request.url, _js_init(request))
         body = bytes((await js_response.arrayBuffer()).to_bytes())
     except JsException as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
     return Response(int(js_response.status), Headers(pairs), body)
+
+
+@dataclass(frozen=True)
+class UpgradeResponse(Response):
+    """A Durable Object's 101: the core passes it on as a ``Response`` (``dataclasses.replace``
+    keeps this type), and ``to_workers_response`` hands the runtime its WebSocket back."""
+
+    web_socket: Any = field(default=None, repr=False, compare=False)
+
+
+class DurableObjectHub:
+    """``edgecache.live.LiveHub`` over the ``LIVE`` namespace: ``idFromName(channel)`` (the same
+    channel always reaches the same object, wherever the request came in) and the stub's
+    ``fetch``. A 101 is returned with its WebSocket, which only the runtime can carry."""
+
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    async def send(self, channel: str, request: Request) -> Response:
+        stub = self._namespace.get(self._namespace.idFromName(channel))
+        try:
+            js_response = await stub.fetch(request.url, _js_init(request))
+        except JsException as exc:
+            raise FetchError(f"LIVE {channel}: {type(exc).__name__}: {exc}") from None
+        pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
+        status = int(js_response.status)
+        socket = getattr(js_response, "webSocket", None)
+        if status == 101 and socket is not None and socket is not _JSNULL:
+            return UpgradeResponse(101, Headers(pairs), b"", web_socket=socket)
+        return Response(status, Headers(pairs), bytes((await js_response.arrayBuffer()).to_bytes()))
+
+
+def live_hub(env: EnvView) -> DurableObjectHub | None:
+    """The hub over ``env.LIVE``; None without the binding (the local runner today)."""
+    namespace = env.binding("LIVE")
+    return None if namespace is None else DurableObjectHub(namespace)
 
 
 class WorkersColoCache:
@@ -137,6 +184,9 @@ class WorkersColoCache:
 
 
 def to_workers_response(response: Response) -> WorkersResponse:
+    socket = getattr(response, "web_socket", None)
+    if socket is not None:  # a Durable Object's 101: the socket goes back to the client as is
+        return WorkersResponse(None, status=101, headers=response.headers.items(), web_socket=socket)
     if not 200 <= response.status <= 599 and response.status != 101:
         # The runtime's Response constructor throws a RangeError outside 200–599 (Fetch
         # standard, "Response constructor" step 2); 101 is the WebSocket upgrade.

@@ -77,6 +77,8 @@ class Config:
     origin_timeout: float
     queue_ttl_seconds: int
     credential_headers: tuple[str, ...] = DEFAULT_CREDENTIAL_HEADERS
+    live_secret: str | None = field(default=None, repr=False)
+    """Signs live channel tokens (``edgecache.live.tokens``); optional unless a route says ``live: "token"``."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,16 @@ def load_config(env: Mapping[str, Any]) -> Config:
     except ValueError as exc:
         raise ConfigError("ROUTES", f"{exc}.", 'give a JSON list such as [{"pattern": "/api/*", "mode": "cache", "ttl": 60}]') from None
 
+    live_secret = _optional(env, "LIVE_SECRET")
+    token_routes = [route.pattern for route in routes if route.live == "token"]
+    if token_routes and not live_secret:
+        raise ConfigError(
+            "LIVE_SECRET",
+            f"is not set, but route {token_routes[0]} has live \"token\" (subscribers need signed channel tokens).",
+            "run `wrangler secret put LIVE_SECRET` with a long random value (both Workers), "
+            "or make the route live \"public\"",
+        )
+
     queue_ttl = _int(env, "QUEUE_TTL_SECONDS", MOMENTO_MAX_TTL_SECONDS, low=60, high=MOMENTO_MAX_TTL_SECONDS)
     return Config(
         origin_url=origin_url.rstrip("/"),
@@ -154,6 +166,7 @@ def load_config(env: Mapping[str, Any]) -> Config:
         origin_timeout=_int(env, "ORIGIN_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
         queue_ttl_seconds=queue_ttl,
         credential_headers=_credential_headers(env),
+        live_secret=live_secret,
     )
 
 

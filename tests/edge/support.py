@@ -94,7 +94,8 @@ class EdgeWorld(LogRecorder):
     the tests tell three concurrent calls from three sequential ones.
     """
 
-    def __init__(self, **env_overrides: str) -> None:
+    def __init__(self, *, live=None, **env_overrides: str) -> None:
+        """``live`` is the app's LiveHub (``tests/live/support.FakeLiveHub``), None as without the binding."""
         self.clock = FakeClock()
         self.published: list[dict] = []
         self.standin = MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=[CACHE], clock=self.clock,
@@ -108,7 +109,7 @@ class EdgeWorld(LogRecorder):
         self.in_flight = 0
         self.max_in_flight = 0
         self._hex = 0
-        self.app = EdgeApp(self.config, self.fetch, self.clock, self._random_hex, self.log)
+        self.app = EdgeApp(self.config, self.fetch, self.clock, self._random_hex, self.log, live=live)
         self.background: list[Awaitable] = []
 
     def _random_hex(self) -> str:

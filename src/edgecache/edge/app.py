@@ -19,6 +19,10 @@ per invocation), asserted by ``tests/edge``:
     write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
     unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
+    live subscribe           1   the channel's Durable Object (it answers the 101); 0 when refused
+    live publish             1   the channel's Durable Object; 0 when refused
+    live token (admin)       0
+    write on a live route        as above, +1 Durable Object call (write.queued) after the 202, in waitUntil
 
 With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
 subrequests (one colo-local Cache API lookup); a Momento hit adds a colo-local store in
@@ -43,10 +47,11 @@ the same key and the origin answers it from its idempotency store: applied once 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__
 from ..json_bounds import JSONBodyError, loads_bounded
@@ -55,6 +60,9 @@ from ..config import Config
 from ..entries import CachedEntry, EntryFormatError, end_to_end
 from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
 from ..keys import entry_key, normalise_percent_encoding
+from ..live import (NO_HUB_MESSAGE, LiveError, LiveHub, channel_for_path, check_channel, mint_token, parse_since,
+                    publish_event, publish_request, verify_token)
+from ..live.channel import Limits
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
@@ -120,11 +128,15 @@ class EdgeApp:
         random_hex: Callable[[], str],
         log: Log,
         colo_cache: ColoCache | None = None,
+        live: LiveHub | None = None,
     ) -> None:
         """``random_hex`` gives the random half of each write id (``secrets.token_hex(8)`` in the
         Worker: entropy is only allowed inside a handler, never at import). ``colo_cache`` is
-        this colo's cache for routes with ``l1_ttl`` (``caches.default`` in the Worker)."""
+        this colo's cache for routes with ``l1_ttl`` (``caches.default`` in the Worker).
+        ``live`` reaches the channels' Durable Objects (``edgecache.live.hub``); None without
+        the ``LIVE`` binding, and then the live endpoints answer 501."""
         self.colo_cache = colo_cache
+        self.live = live
         self.config = config
         self.fetch = fetch
         self.clock = clock
@@ -138,6 +150,9 @@ class EdgeApp:
         self.router.add("GET", "/_edge/health", self._health)
         self.router.add("GET", "/_edge/writes/:id", self._write_status)
         self.router.add("GET", "/_edge/queue", self._queue, admin=True)
+        self.router.add("GET", "/_edge/subscribe/*", self._subscribe)
+        self.router.add("POST", "/_edge/publish/*", self._publish_live)
+        self.router.add("POST", "/_edge/live/token", self._live_token, admin=True)
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -154,7 +169,8 @@ class EdgeApp:
             self.log("edge.unhandled", level="error", region=choice.region, method=request.method,
                      path=urlsplit(request.url).path, error=f"{type(exc).__name__}: {exc}")
             response = error_response(500, "internal error in the edge worker")
-        return Response(response.status, response.headers.set("x-edge-region", choice.region), response.body)
+        # replace() keeps the answer's type: a Durable Object's 101 carries its WebSocket (worker_adapter).
+        return replace(response, headers=response.headers.set("x-edge-region", choice.region))
 
     def choose_region(self, request: Request, cf: Mapping[str, Any] | None) -> RegionChoice:
         """Nearest configured region for this client (``regions.pick_region``).
@@ -544,6 +560,16 @@ class EdgeApp:
                      failed=failed, error=str(entry_error or record_error or queue_error))
             return await self._write_through_to_origin(request, record, client, queue, background)
         background(self._publish(client, region, write_id, message))
+        if route.live is not None and self.live is not None:
+            # After the 202 like the topic publish: subscribers learn of the write, the
+            # user's answer never waits for a Durable Object.
+            try:
+                channel = channel_for_path(split.path)
+            except LiveError:  # a path no channel can name (percent-encoded): nobody can subscribe to it
+                channel = None
+            if channel is not None:
+                background(publish_event(self.live, self.log, channel, "write.queued",
+                                         write_id=write_id, region=region, data={"method": request.method}))
         self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path)
         body_json = {"write_id": write_id, "status": WriteState.QUEUED.value, "region": region}
         return json_response(202, body_json, Headers({"location": f"/_edge/writes/{write_id}"}))
@@ -696,3 +722,92 @@ class EdgeApp:
 
     async def _queue(self, request: Request, choice: RegionChoice) -> Response:
         return await queue_report(self.regions, self.clock())
+
+    # -- /_edge/ live updates (edgecache.live) ---------------------------------------------
+
+    def _live_channel(self, path: str, prefix: str) -> tuple[str, Route]:
+        """The channel named after ``prefix`` and the route its resource path falls under;
+        ``LiveError`` 400 (bad name), 404 (no live route) or 501 (no Durable Object binding)."""
+        channel = check_channel(path[len(prefix):])
+        route = match_route(self.config.routes, "/" + channel)
+        if route is None or route.live is None:
+            raise LiveError(404, f"no live updates for /{channel}; set \"live\" on its route in ROUTES")
+        if self.live is None:
+            raise LiveError(501, NO_HUB_MESSAGE)
+        return channel, route
+
+    async def _subscribe(self, request: Request, choice: RegionChoice) -> Response:
+        """``GET /_edge/subscribe/<channel>[?since=N][&token=T]``: checked here, before any
+        upgrade (a refused subscriber gets a plain 4xx, RFC 6455 §4.2.2 allows any non-101),
+        then forwarded to the channel's Durable Object, which answers the 101. 1 subrequest."""
+        split = urlsplit(request.url)
+        query = dict(parse_qsl(split.query))
+        try:
+            channel, route = self._live_channel(split.path, "/_edge/subscribe/")
+            since = parse_since(query.get("since"))
+        except LiveError as exc:
+            return error_response(exc.status, exc.message)
+        if route.live == "token":
+            token = query.get("token") or _bearer(request)
+            if not verify_token(self.config.live_secret, token, channel, self.clock(), role="sub"):
+                return error_response(401, "a valid subscribe token for this channel is required",
+                                      fix="pass ?token= (or Authorization: Bearer) from POST /_edge/live/token")
+        if (request.headers.get("upgrade") or "").lower() != "websocket":
+            return error_response(426, "subscribe with a WebSocket upgrade", fix="connect with new WebSocket(url)")
+        headers = request.headers.without("authorization", "cookie").set("x-live-channel", channel)
+        if since is not None:
+            headers = headers.set("x-live-since", str(since))
+        return await self.live.send(channel, Request("GET", f"https://live.internal/{channel}", headers))
+
+    async def _publish_live(self, request: Request, choice: RegionChoice) -> Response:
+        """``POST /_edge/publish/<channel>`` with ``{"type","data"}`` and a ``pub`` token (or the
+        admin token): the Durable Object's ``{"seq","received"}``. 1 subrequest."""
+        try:
+            channel, _ = self._live_channel(urlsplit(request.url).path, "/_edge/publish/")
+        except LiveError as exc:
+            return error_response(exc.status, exc.message)
+        supplied = _bearer(request)
+        admin = bool(self.config.admin_token and supplied
+                     and hmac.compare_digest(supplied.encode(), self.config.admin_token.encode()))
+        if not admin and not verify_token(self.config.live_secret, supplied, channel, self.clock(), role="pub"):
+            return error_response(401, "a publisher token for this channel (or the admin token) is required",
+                                  fix="send Authorization: Bearer <token from POST /_edge/live/token?role=pub>")
+        limit = Limits().max_message_bytes
+        if len(request.body) > limit:
+            return error_response(413, "event body is too large", limit_bytes=limit, fix="publish less")
+        try:
+            body = json.loads(request.body)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError):
+            return error_response(400, 'body must be a JSON object {"type": ..., "data": ...}')
+        kind = str(body.get("type", "message"))
+        if kind.startswith("write."):  # only the Workers report writes: a publisher must not forge them
+            return error_response(400, f"event type {kind!r} is reserved for the Workers",
+                                  fix='publish "message" or "changed"')
+        return await self.live.send(channel, publish_request(channel, kind, data=body.get("data")))
+
+    async def _live_token(self, request: Request, choice: RegionChoice) -> Response:
+        """``POST /_edge/live/token?channel=C[&role=sub|pub][&ttl=S]`` (admin): ``{"token","expires_at"}``."""
+        query = dict(parse_qsl(urlsplit(request.url).query))
+        if not self.config.live_secret:
+            return error_response(503, "live tokens are disabled", variable="LIVE_SECRET",
+                                  fix="run `wrangler secret put LIVE_SECRET` to enable them")
+        try:
+            channel = check_channel(query.get("channel", ""))
+        except LiveError as exc:
+            return error_response(exc.status, exc.message)
+        role = query.get("role", "sub")
+        ttl_raw = query.get("ttl", "300")
+        now = self.clock()
+        try:
+            token = mint_token(self.config.live_secret, channel, now, role=role, ttl=int(ttl_raw) if ttl_raw.isdigit() else -1)
+        except ValueError as exc:
+            return error_response(400, str(exc))
+        return json_response(200, {"token": token, "expires_at": int(token.split(".")[1]), "channel": channel, "role": role})
+
+
+def _bearer(request: Request) -> str | None:
+    """The credentials of ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 9110 §11.1)."""
+    scheme, _, supplied = (request.headers.get("authorization") or "").partition(" ")
+    return (supplied.strip() or None) if scheme.lower() == "bearer" else None

@@ -19,6 +19,7 @@ from .channel import (
     check_channel,
     parse_since,
 )
+from .hub import NO_HUB_MESSAGE, LiveHub, publish_event, publish_request
 from .tokens import mint_token, verify_token
 
 __all__ = [
@@ -31,6 +32,10 @@ __all__ = [
     "channel_for_path",
     "check_channel",
     "parse_since",
+    "LiveHub",
+    "NO_HUB_MESSAGE",
+    "publish_event",
+    "publish_request",
     "mint_token",
     "verify_token",
 ]

@@ -43,9 +43,11 @@ from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response, unrouted
+from ..live import LiveHub
 from ..router import Router
 from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
+from .live_events import settled_hook
 from .replay import DrainSummary, drain_region, needs_continuation
 from .webhook import WebhookRejected, verify_webhook
 
@@ -60,8 +62,12 @@ class SyncApp:
         clock: Clock,
         random: Callable[[], float],
         log: Log,
+        live: LiveHub | None = None,
     ) -> None:
+        """``live`` reaches the channels' Durable Objects for the settled-write events
+        (``sync.live_events``); None without the ``LIVE`` binding (then none are sent)."""
         self.config = config
+        self.live = live
         self.sync_config = sync_config
         self.fetch = fetch
         self.clock = clock
@@ -197,6 +203,7 @@ class SyncApp:
                     log=self.log,
                     random=self.random,
                     keep_dead_letters=keep_dead_letters,
+                    on_settled=settled_hook(self.config, self.live, budget, self.log),
                 )
             )
             if needs_continuation(summary):

@@ -54,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ..admin import at_risk_after
 from ..config import SyncConfig
@@ -198,6 +198,7 @@ async def drain_region(
     log: Log,
     random: Callable[[], float],
     keep_dead_letters: bool = False,
+    on_settled=None,
 ) -> DrainSummary:
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
@@ -220,6 +221,7 @@ async def drain_region(
             log=log,
             random=random,
             keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
+            on_settled=on_settled,
         )
 
     started_used = budget.used
@@ -293,6 +295,8 @@ class _Run:
     random: Callable[[], float]
     keepalive_reserve: int = 0
     """KEEPALIVE_RESERVE on runs that keep dead letters alive, else 0 (and no keep-alive)."""
+    on_settled: Callable[[WriteRecord, int], Awaitable[None]] | None = None
+    """Live events of a settled write (``sync.live_events``), given the subrequests the run can spare."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive"), 0))
@@ -580,6 +584,8 @@ class _Run:
         if record.state is WriteState.SYNCED:
             jobs.append(self._invalidate_other_regions(record))
         await asyncio.gather(*jobs)
+        if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
+            await self.on_settled(record, self.budget.remaining - RUN_RESERVE - self.keepalive_reserve)
 
     async def _invalidate_other_regions(self, record: WriteRecord) -> None:
         """After a sync, every other region's copy of the entry is older than the origin: one

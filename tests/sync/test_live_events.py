@@ -1,0 +1,90 @@
+"""Live events of settled writes (issue 12, ``sync.live_events``): after a replay the sync
+Worker publishes write.synced then changed, or write.failed, on the resource's channel of a
+live route, through a FakeLiveHub running the real channel logic; budgeted, best effort."""
+
+from __future__ import annotations
+
+import json
+
+from edgecache.sync.app import SyncApp
+from edgecache.sync.budget import SubrequestBudget
+
+from tests.live.support import FakeLiveHub
+
+from .support import REGIONS, World
+
+US, EU = REGIONS
+ROUTES = json.dumps([
+    {"pattern": "/us/*", "mode": "write-behind", "ttl": 60, "live": "public"},
+    {"pattern": "/*", "mode": "write-behind", "ttl": 60},
+])
+
+
+def live_app(**env) -> tuple[World, SyncApp, FakeLiveHub]:
+    world = World(ROUTES=ROUTES, **env)
+    hub = FakeLiveHub(world.clock)
+    app = SyncApp(world.config, world.sync_config, world.fetch, world.clock, lambda: 0.5, world.log, live=hub)
+    return world, app, hub
+
+
+async def test_a_synced_write_publishes_write_synced_then_changed_on_its_channel():
+    world, app, hub = live_app()
+    record = await world.edge_write("PUT", "/us/7", b'{"n":1}', region=US)
+    [summary] = await app._drain([US])
+    assert summary.synced == 1
+    events = hub.events("us/7")
+    assert [(e["type"], e["seq"], e["write_id"]) for e in events] == [
+        ("write.synced", 1, record.id), ("changed", 2, record.id)]
+    assert events[0]["data"] == {"status": 200} and events[0]["region"] == US
+
+
+async def test_a_refused_write_publishes_write_failed_only():
+    world, app, hub = live_app()
+    record = await world.edge_write("PUT", "/us/8", b"{}", region=US)
+    world.origin.fail("409", write_id=record.id)
+    [summary] = await app._drain([US])
+    assert summary.dead_lettered == 1
+    [event] = hub.events("us/8")
+    assert event["type"] == "write.failed" and event["write_id"] == record.id and event["data"] == {"status": 409}
+
+
+async def test_no_event_for_a_route_without_live_or_without_the_binding():
+    world, app, hub = live_app()
+    await world.edge_write("PUT", "/quiet/1", b"{}", region=US)
+    [summary] = await app._drain([US])
+    assert summary.synced == 1 and hub.sent == []
+
+    world = World(ROUTES=ROUTES)
+    plain = SyncApp(world.config, world.sync_config, world.fetch, world.clock, lambda: 0.5, world.log)
+    await world.edge_write("PUT", "/us/1", b"{}", region=US)
+    assert (await plain._drain([US]))[0].synced == 1
+
+
+async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_spare_them():
+    world, app, hub = live_app()
+    await world.edge_write("PUT", "/us/1", b"{}", region=US)
+    budget = SubrequestBudget(1000)
+    [summary] = await app._drain([US], budget)
+    assert len(hub.sent) == 2 and budget.used == summary.subrequests  # the 2 calls are in the run's count
+
+    world, app, hub = live_app()
+    for n in range(8):
+        await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
+    budget = SubrequestBudget(45)
+    summaries = await app._drain([US], budget)
+    assert budget.used <= 45
+    skipped = world.events("live.skipped")
+    assert skipped and "spares" in skipped[0]["reason"]  # the last write's events did not fit
+    sent_channels = {channel for channel, _ in hub.sent}
+    assert summaries[0].synced == len(sent_channels) + len(skipped)  # each settled write: events or a logged skip
+    assert world.origin.applied.total() == summaries[0].synced
+
+
+async def test_a_failing_object_is_logged_and_the_write_stays_synced():
+    world, app, hub = live_app()
+    hub.fail = True
+    record = await world.edge_write("PUT", "/us/9", b"{}", region=US)
+    [summary] = await app._drain([US])
+    assert summary.synced == 1 and await world.queued_ids(US) == []
+    assert [e["type"] for e in world.events("live.publish_failed")] == ["write.synced", "changed"]
+    assert (await world.queue(US).load(record.id)).state.value == "synced"
