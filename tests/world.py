@@ -1,5 +1,7 @@
-"""What every test world shares (``tests/edge/support.py``, ``tests/sync/support.py``): one
-``env()`` builder for the Workers' variables and one recorder of log lines.
+"""What every test world shares (``tests/edge/support.py``, ``tests/sync/support.py``,
+``tests/core/support.py``, ``tests/momento/support.py``): one ``env()`` builder for the
+Workers' variables, one recorder of log lines, one recorder of fetch calls and one way to
+build the in-process Momento stand-in. The one fake clock is ``tests/clock.py``'s.
 
 The worlds differ where the code under test does (the edge's origin serves reads, the sync
 origin is an idempotent API); what they record, and how, is the same.
@@ -7,7 +9,10 @@ origin is an idempotent API); what they record, and how, is the same.
 
 from __future__ import annotations
 
+from devstack.momento.engine import MomentoStandIn
+from edgecache.http import Fetch, Request, Response
 from edgecache.logs import check_level
+from tests.clock import FakeClock
 
 
 def worker_env(origin: str, token: str, momento_base: str, regions, cache: str, admin: str) -> dict[str, str]:
@@ -33,3 +38,31 @@ class LogRecorder:
 
     def events(self, name: str) -> list[dict]:
         return [line for line in self.logs if line["event"] == name]
+
+
+class FetchRecorder:
+    """A ``Fetch`` that keeps each request, hands it to ``handler``, and keeps the answer
+    (subrequests are what a Worker is billed and limited on; the answer says which wire
+    shape the client just read)."""
+
+    def __init__(self, handler: Fetch) -> None:
+        self.handler = handler
+        self.requests: list[Request] = []
+        self.responses: list[Response] = []
+
+    async def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        response = await self.handler(request)
+        self.responses.append(response)
+        return response
+
+    def take(self) -> int:
+        """How many requests since the last ``take()``; forgets them."""
+        count, self.requests, self.responses = len(self.requests), [], []
+        return count
+
+
+def new_standin(token: str, regions, cache: str, clock: FakeClock, **options: object) -> MomentoStandIn:
+    """The Momento stand-in engine in-process: it decodes the client's real REST and gRPC-web
+    requests, and its time moves only when the test's clock does."""
+    return MomentoStandIn(token=token, regions=list(regions), caches=[cache], clock=clock, **options)

@@ -8,35 +8,27 @@ Nothing sleeps; time moves only when a test advances the clock.
 from __future__ import annotations
 
 from devstack.momento.engine import MomentoStandIn
-from edgecache.http import Request, Response
 from edgecache.momento.cells import Endpoints
 from edgecache.momento.client import MomentoClient
 from edgecache.writes import WriteRecord, new_write_id
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
+from tests.world import FetchRecorder, new_standin
 
 TOKEN = "core-test-token-5e1d"
 CACHE = "edgecache"
 REGIONS = ("us-east-1", "eu-central-1")
 
 
-class CountingFetch:
+class CountingFetch(FetchRecorder):
     """The stand-in's ``handle``, counting subrequests (what a Worker is billed and limited on)."""
 
     def __init__(self, standin: MomentoStandIn) -> None:
+        super().__init__(standin.handle)
         self.standin = standin
-        self.requests: list[Request] = []
-
-    async def __call__(self, request: Request) -> Response:
-        self.requests.append(request)
-        return await self.standin.handle(request)
-
-    def take(self) -> int:
-        count, self.requests = len(self.requests), []
-        return count
 
 
 def standin(clock: FakeClock) -> MomentoStandIn:
-    return MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=[CACHE], clock=clock)
+    return new_standin(TOKEN, REGIONS, CACHE, clock)
 
 
 def client(fetch, region: str = REGIONS[0]) -> MomentoClient:

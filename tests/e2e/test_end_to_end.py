@@ -53,6 +53,13 @@ def origin_item(stack: Stack, path: str):
     return answer.json() if answer.status == 200 else None
 
 
+def last_delivery(stack: Stack, region: str) -> dict | None:
+    """The stand-in's latest webhook delivery record for the region's write topic."""
+    report = http("GET", stack.urls["momento"] + "/_admin/webhooks",
+                  headers={"authorization": stack.config.momento_api_key}).json()
+    return next((d for d in reversed(report["deliveries"]) if d["region"] == region), None)
+
+
 def queue_depth(stack: Stack, region: str) -> int:
     report = http("GET", stack.urls["edge"] + "/_edge/queue", headers=ADMIN).json()
     return next(entry["depth"] for entry in report["regions"] if entry["region"] == region)
@@ -123,11 +130,18 @@ def test_without_webhooks_the_cron_sweep_syncs(stack):
     stack.set_webhooks(False)
     try:
         path, url = item_url(stack)
+        seen = last_delivery(stack, "ap-northeast-1")
         put = http("PUT", url, json_body={"via": "cron"}, headers={"x-edge-country": "JP"})
         assert put.status == 202
+        # The write's publish reached the stand-in, which dropped its webhook delivery:
+        # the one thing that could have woken the sync Worker did not happen.
+        dropped = eventually(lambda: (d := last_delivery(stack, "ap-northeast-1")) != seen and d,
+                             what="the stand-in to record the write's webhook delivery")
+        assert dropped["outcome"] == "dropped (webhooks disabled)"
+        stack.idle("edge")
         stack.idle("sync")
-        time.sleep(0.5)
         assert origin_item(stack, path) is None  # nothing woke the sync Worker
+        assert http("GET", stack.urls["edge"] + put.headers["location"]).json()["status"] == "queued"
 
         assert stack.trigger_cron("sync") == "ok"
 

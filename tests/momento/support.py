@@ -14,10 +14,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from devstack.momento import MomentoStandIn
-from edgecache.http import Fetch, Request, Response
 from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
+from tests import world
 from tests.clock import FakeClock
+from tests.world import FetchRecorder
 
 __all__ = ["TOKEN", "CACHE", "REGION", "REST_URL", "GRPC_URL", "new_standin", "Recording"]
 
@@ -35,23 +36,12 @@ def new_standin(clock: FakeClock | None = None, **options: object) -> MomentoSta
     are flushed one padded base64 chunk per frame (as a gRPC-web server runtime does), so
     every gRPC test also reads a body that is not one base64 entity."""
     options.setdefault("grpc_flush_per_frame", True)
-    return MomentoStandIn(token=TOKEN, regions=[REGION], caches=[CACHE], clock=clock or FakeClock(), **options)
+    return world.new_standin(TOKEN, [REGION], CACHE, clock or FakeClock(), **options)
 
 
-class Recording:
-    """A ``Fetch`` that keeps each request, hands it to ``handler``, and keeps the answer
-    (so a test can say which wire shape the client just read)."""
-
-    def __init__(self, handler: Fetch) -> None:
-        self._handler = handler
-        self.requests: list[Request] = []
-        self.responses: list[Response] = []
-
-    async def __call__(self, request: Request) -> Response:
-        self.requests.append(request)
-        response = await self._handler(request)
-        self.responses.append(response)
-        return response
+class Recording(FetchRecorder):
+    """The shared fetch recorder (``tests/world.py``): each request and its answer, so a test
+    can say which wire shape the client just read; ``rpcs`` decodes the gRPC-web ones."""
 
     @property
     def rpcs(self) -> list[tuple[str, object]]:

@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from devstack.momento import MomentoStandIn
-from devstack.momento._store import Keyspace
 from edgecache.http import FetchError, FetchTimeout, Request, Response
 from edgecache.momento import (
     CacheNotFoundError,
@@ -87,7 +86,7 @@ def momento(standin: MomentoStandIn) -> Recording:
     return Recording(standin.handle)
 
 
-def stored(standin: MomentoStandIn) -> Keyspace:
+def stored(standin: MomentoStandIn):
     """The test cache's keyspace in the stand-in: seed it, read it back."""
     return standin.keyspace(REGION, CACHE)
 
@@ -237,9 +236,11 @@ def test_grpc_request_shape_matches_the_official_sdk(momento: Recording) -> None
 
 
 @pytest.mark.parametrize("timeout, header", [(2.0, "2000m"), (1.5, "1500m"), (0.0001, "1m"), (1e9, "99999999m")])
-def test_grpc_timeout_header(timeout: float, header: str, standin: MomentoStandIn) -> None:
-    client = client_for(standin.handle, timeout=timeout)
-    assert client._grpc_headers.get("grpc-timeout") == header
+def test_grpc_timeout_header(timeout: float, header: str, momento: Recording) -> None:
+    client = client_for(momento, timeout=timeout)
+    run(client.sorted_set_length("q"))
+    run(client.sorted_set_put("q", {"w1": 1.0}, ttl_seconds=60))
+    assert [r.headers.get("grpc-timeout") for r in momento.requests] == [header, header]  # on the wire, every call
 
 
 def test_sorted_set_lifecycle(momento: Recording) -> None:

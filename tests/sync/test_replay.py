@@ -669,10 +669,27 @@ async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w):
 # -- budgets -----------------------------------------------------------------------------------
 
 
-def test_per_write_cost():
-    # load + origin + the dearest outcome: synced costs n + 2, a dead letter 5.
-    assert write_cost(1) == 7 and write_cost(2) == 7 and write_cost(3) == 7 and write_cost(4) == 8
-    assert RUN_RESERVE == 3
+@pytest.mark.parametrize("fault", [None, "409", "503"], ids=["synced", "dead letter", "retry"])
+async def test_per_write_cost(fault):
+    # What write_cost and RUN_RESERVE mean: the check before each write leaves enough for that
+    # write's dearest outcome and the end of the run, so whatever the budget no subrequest is
+    # ever refused mid-write, the lease is released and the rest counted; below lease + queue
+    # TTL + one window + one write + the end, the run touches nothing.
+    least = 2 + 2 + write_cost(len(REGIONS)) + RUN_RESERVE
+    for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
+        w = World()
+        for n in range(4):
+            write = await w.edge_write("PUT", f"/items/{n}", b"a")
+            if fault:
+                w.origin.fail(fault, write_id=write.id)
+        budget = SubrequestBudget(limit)
+        summary = await w.drain(budget=budget)
+        if limit < least:
+            assert (summary.status, summary.subrequests, w.origin.requests) == ("budget", 0, []), limit
+            continue
+        assert summary.message is None and summary.remaining is not None, (limit, summary)  # the end was afforded
+        assert budget.used <= limit and len(w.origin.requests) >= 1, limit
+        assert (await w.drain(holder="holder-2")).status != "busy", limit  # the lease was released
 
 
 async def test_one_write_costs_what_the_comment_says(w):
