@@ -17,7 +17,7 @@ webhooks), ``_faults``, ``_admin``, ``_auth``, ``_cors``, ``_errors``, ``_http1`
 from . import _bootstrap  # noqa: F401  (must run before anything imports edgecache)
 from ._faults import Fault
 from ._store import MAX_ELEMENT_BYTES, MAX_ITEM_BYTES, MAX_TTL_MS
-from ._topics import DEFAULT_SECRET, Webhook, parse_webhook_spec, sign
+from ._topics import DEFAULT_SECRET, DELIVERY_TIMEOUT, MAX_MESSAGE_BYTES, Webhook, parse_webhook_spec, sign
 from .engine import MomentoStandIn
 from .http_client import http_fetch
 from .server import StandInServer
@@ -34,4 +34,6 @@ __all__ = [
     "MAX_ITEM_BYTES",
     "MAX_TTL_MS",
     "MAX_ELEMENT_BYTES",
+    "MAX_MESSAGE_BYTES",
+    "DELIVERY_TIMEOUT",
 ]

@@ -49,7 +49,7 @@ from ._faults import Fault, Faults
 from ._grpc import GRPC_PREFIX, encode_answer, grpc_op, handle_grpc
 from ._rest import handle_rest, rest_op, text_response
 from ._store import Keyspace
-from ._topics import DEFAULT_SECRET, Topics, Webhook
+from ._topics import DEFAULT_SECRET, DELIVERY_TIMEOUT, Topics, Webhook
 
 __all__ = ["MomentoStandIn"]
 
@@ -77,6 +77,7 @@ class MomentoStandIn:
         webhook_fetch: Fetch | None = None,
         webhook_secret: str = DEFAULT_SECRET,
         webhooks: Iterable[Webhook] = (),
+        webhook_timeout: float = DELIVERY_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
         grpc_flush_per_frame: bool = False,
         grpc_trailers_only: bool = False,
@@ -101,7 +102,8 @@ class MomentoStandIn:
         self._regions = {name: _Region(name, cache_names, clock) for name in names}
         self.caches = cache_names
         self.faults = Faults()
-        self.topics = Topics(clock=clock, fetch=webhook_fetch, secret=webhook_secret, webhooks=webhooks)
+        self.topics = Topics(clock=clock, fetch=webhook_fetch, secret=webhook_secret, timeout=webhook_timeout,
+                             webhooks=webhooks)
         for webhook in webhooks:
             self._check_region(webhook.region)
 

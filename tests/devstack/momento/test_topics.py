@@ -12,8 +12,7 @@ import hmac
 import inspect
 import json
 
-from devstack.momento import DEFAULT_SECRET, MomentoStandIn, sign
-from devstack.momento._topics import DELIVERY_TIMEOUT, MAX_MESSAGE_BYTES, Topics, Webhook
+from devstack.momento import DEFAULT_SECRET, DELIVERY_TIMEOUT, MAX_MESSAGE_BYTES, MomentoStandIn, Webhook, sign
 from edgecache.http import FetchError, Request, Response
 
 from .support import CACHE, START, TOKEN
@@ -87,7 +86,7 @@ async def test_one_attempt_whatever_happens(standin):
 async def test_a_slow_receiver_is_dropped_at_the_deadline():
     """Momento waits 5 s (the default here); the same code path with a short deadline."""
     assert DELIVERY_TIMEOUT == 5.0
-    assert inspect.signature(Topics).parameters["timeout"].default == DELIVERY_TIMEOUT
+    assert inspect.signature(MomentoStandIn).parameters["webhook_timeout"].default == DELIVERY_TIMEOUT
     cancelled = asyncio.Event()
 
     async def never_answers(request: Request) -> Response:
@@ -97,8 +96,10 @@ async def test_a_slow_receiver_is_dropped_at_the_deadline():
             cancelled.set()
         raise AssertionError("unreachable")
 
-    topics = Topics(clock=lambda: START, fetch=never_answers, timeout=0.05,
-                    webhooks=[Webhook("us-east-1", CACHE, "writes", HOOK)])
+    engine = MomentoStandIn(token=TOKEN, regions=["us-east-1"], caches=[CACHE], clock=lambda: START,
+                            webhook_fetch=never_answers, webhook_timeout=0.05,
+                            webhooks=[Webhook("us-east-1", CACHE, "writes", HOOK)])
+    topics = engine.topics
     topics.publish("us-east-1", CACHE, "writes", b"m")
     await asyncio.wait_for(topics.drain(), 2)
     (delivery,) = topics.deliveries
