@@ -9,9 +9,10 @@ from .config import Config
 from .http import Request, Response
 from .momento.errors import MomentoError
 from .regional import RegionalClients
-from .responses import error_response, json_response
+from .responses import Answer, error_response, json_response, unrouted
+from .router import Match, Router
 
-__all__ = ["check_admin", "queue_report", "at_risk_after", "STALE_WRITE_SECONDS"]
+__all__ = ["check_admin", "admitted", "queue_report", "at_risk_after", "STALE_WRITE_SECONDS"]
 
 
 def at_risk_after(queue_ttl_seconds: float) -> float:
@@ -41,6 +42,19 @@ def check_admin(request: Request, config: Config) -> Response | None:
     if scheme.lower() != "bearer" or not token_ok:
         return error_response(401, "unauthorized")
     return None
+
+
+def admitted(router: Router, request: Request, path: str, config: Config) -> Match:
+    """The route ``request`` takes, its admin token checked when the route is admin only;
+    raises :class:`Answer` with the 404/405 (``unrouted``) or the 401/503 (``check_admin``)."""
+    found = router.match(request.method, path)
+    if found is None:
+        raise Answer(unrouted(request.method, path, router.allows(path)))
+    if found.admin:
+        refused = check_admin(request, config)
+        if refused is not None:
+            raise Answer(refused)
+    return found
 
 
 async def queue_report(regions: RegionalClients, now: float) -> Response:

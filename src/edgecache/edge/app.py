@@ -55,7 +55,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__
 from ..json_bounds import JSONBodyError, loads_bounded
-from ..admin import check_admin, queue_report
+from ..admin import admitted, queue_report
 from ..config import Config
 from ..entries import CachedEntry, EntryFormatError, end_to_end
 from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
@@ -66,7 +66,7 @@ from ..live.channel import Limits
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
-from ..responses import Answer, error_response, json_response, unrouted
+from ..responses import Answer, error_response, json_response
 from ..router import Router
 from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
@@ -186,13 +186,7 @@ class EdgeApp:
     async def _dispatch(self, request: Request, choice: RegionChoice, background: Background) -> Response:
         path = urlsplit(request.url).path or "/"
         if path.startswith("/_edge/"):
-            found = self.router.match(request.method, path)
-            if found is None:
-                return unrouted(request.method, path, self.router.allows(path))
-            if found.admin:
-                refused = check_admin(request, self.config)
-                if refused is not None:
-                    return refused
+            found = admitted(self.router, request, path, self.config)  # raises Answer: 404/405/401
             return await found.handler(request, choice, **found.params)
 
         route = match_route(self.config.routes, path)

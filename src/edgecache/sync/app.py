@@ -36,13 +36,13 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
-from ..admin import check_admin, queue_report
+from ..admin import admitted, queue_report
 from ..config import Config, SyncConfig
 from ..http import Background, Clock, Fetch, FetchError, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
-from ..responses import Answer, error_response, json_response, unrouted
+from ..responses import Answer, error_response, json_response
 from ..live import LiveHub
 from ..router import Router
 from . import dead_letters
@@ -89,17 +89,11 @@ class SyncApp:
 
     async def handle(self, request: Request, background: Background) -> Response:
         parts = urlsplit(request.url)
-        matched = self.router.match(request.method, parts.path)
-        if matched is None:
-            return unrouted(request.method, parts.path, self.router.allows(parts.path))
-        if matched.admin:
-            refused = check_admin(request, self.config)
-            if refused is not None:
-                return refused
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         try:
+            matched = admitted(self.router, request, parts.path, self.config)
             return await matched.handler(request, query, background, **matched.params)
-        except Answer as stop:  # a helper's "stop and answer this" (unknown region, not a dead letter)
+        except Answer as stop:  # 404/405/401, or a helper's "stop and answer this" (unknown region, not a dead letter)
             return stop.answer
         except MomentoError as exc:
             self.log("sync.momento_error", level="error", path=parts.path, reason=str(exc))
