@@ -51,7 +51,6 @@ __all__ = [
     "to_int64",
     "to_int32",
     "iter_fields",
-    "parse_fields",
 ]
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
@@ -281,10 +280,6 @@ def iter_fields(data: bytes) -> Iterator[Field]:
             pos = _skip_group(view, pos, number)
         else:
             raise DecodeError(f"field {number}: unexpected wire type {wire_type}")
-
-
-def parse_fields(data: bytes) -> list[Field]:
-    return list(iter_fields(data))
 
 
 def _skip_group(view: memoryview, pos: int, number: int) -> int:
