@@ -44,7 +44,8 @@ admin API (same token, header or ?token=; JSON):
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line this module runs (tests check that --help documents every flag)."""
     p = argparse.ArgumentParser(
         prog="python -m devstack.momento",
         description=(
@@ -115,7 +116,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.WARNING if args.quiet else logging.INFO,
