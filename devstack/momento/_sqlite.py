@@ -14,6 +14,10 @@ Durability: each change is one transaction, committed before the keyspace method
 so before the HTTP answer is sent. WAL with ``synchronous=FULL``: a committed write
 survives the process being killed (``kill -9``, what the chaos run does) and an OS crash.
 
+To start empty: delete the file (a ``-wal`` left by a crash belongs to the old file and is
+not replayed into a new one; the kill -9 test checks it), or ``POST /_admin/flush``, which
+empties the file too.
+
 A score of -0.0 comes back as 0.0 (SQLite stores an integral REAL as an integer); the
 two compare equal and sort alike, so no range answer changes.
 """

@@ -174,4 +174,13 @@ async def test_acknowledged_writes_survive_kill_9_of_the_process(tmp_path):
         assert await client(root, "eu-central-1").get("write:1") == b"eu copy"
         assert await client(root, "eu-central-1").sorted_set_fetch_by_score("queue") == []
     finally:
+        await stop(proc)  # SIGKILL again: the WAL side files stay behind
+
+    assert data.with_name(data.name + "-wal").exists()
+    data.unlink()  # what make dev prints to start empty: rm the file (the stale -wal is not replayed)
+    proc, root, _ = await start(data)
+    try:
+        assert await client(root, "us-east-1").get("write:1") is None
+        assert await client(root, "us-east-1").sorted_set_fetch_by_score("queue") == []
+    finally:
         await stop(proc)
