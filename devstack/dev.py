@@ -134,7 +134,8 @@ def describe(stack: Stack) -> str:
 def _momento_data(stack: Stack) -> str:
     if stack.momento_data == ":memory:":
         return "in memory, gone when it stops (--momento-data FILE keeps it)"
-    path = os.path.relpath(stack.momento_data, ROOT)
+    path = os.path.abspath(stack.momento_data)  # relative to the repository when inside it
+    path = os.path.relpath(path, ROOT) if path.startswith(str(ROOT) + os.sep) else path
     return f"persists in {path}, across restarts and crashes (to start empty: rm {path}, or --momento-data :memory:)"
 
 

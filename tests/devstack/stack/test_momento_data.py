@@ -29,7 +29,7 @@ def test_a_stack_with_momento_data_keeps_items_across_a_restart(tmp_path):
         assert f"--data {data}" in command_line(stack)
         assert item(stack, "us-east-1", "PUT", b"queued body").status == 204
         text = describe(stack)
-        assert "momento data: persists in " in text and data.name in text
+        assert f"momento data: persists in {data}, across restarts" in text  # outside the repo: absolute
         assert "to start empty: rm " in text and "--momento-data :memory:" in text
     with Stack(config, run_dir=tmp_path / "run", edge_entry=None, sync_entry=None, momento_data=str(data)) as again:
         answer = item(again, "us-east-1", "GET")
@@ -43,4 +43,7 @@ def test_the_default_stack_keeps_memory_and_make_dev_persists(tmp_path):
         assert "--memory" in command_line(stack) and "--data" not in command_line(stack)
         assert "momento data: in memory" in describe(stack)
     assert _parser().parse_args([]).momento_data == str(ROOT / ".dev-run" / "momento.sqlite")
+    default = Stack(config, edge_entry=None, sync_entry=None, momento_data=_parser().parse_args([]).momento_data)
+    assert "persists in .dev-run/momento.sqlite" in describe(default)
+    assert "rm .dev-run/momento.sqlite, or --momento-data :memory:" in describe(default)
     assert _parser().parse_args(["--momento-data", ":memory:"]).momento_data == ":memory:"
