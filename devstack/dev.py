@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--origin-db", default=str(ROOT / ".dev-run" / "origin.sqlite3"),
                    help="the demo origin's SQLite file, kept between runs (default: .dev-run/origin.sqlite3; "
                         ":memory: for a blank origin each time)")
+    p.add_argument("--momento-data", default=str(ROOT / ".dev-run" / "momento.sqlite"),
+                   help="the Momento stand-in's SQLite file: every item and queue, with its TTL, kept between runs "
+                        "and across a crash (default: .dev-run/momento.sqlite; :memory: for an empty stand-in each time)")
     p.add_argument("--no-webhooks", action="store_true",
                    help="start with Momento webhook deliveries off: only the sync Worker's cron sweep syncs")
     p.add_argument("--crons", default="* * * * *",
@@ -106,6 +109,7 @@ def describe(stack: Stack) -> str:
     lines += [
         "",
         f"  vars: {rel(stack.run_dir)}/edge.vars, sync.vars    logs: {rel(stack.run_dir)}/logs/",
+        f"  momento data: {_momento_data(stack)}",
         "",
         "Try:",
         *_examples([
@@ -125,6 +129,14 @@ def describe(stack: Stack) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _momento_data(stack: Stack) -> str:
+    if stack.momento_data == ":memory:":
+        return "in memory, gone when it stops (--momento-data FILE keeps it)"
+    path = os.path.abspath(stack.momento_data)  # relative to the repository when inside it
+    path = os.path.relpath(path, ROOT) if path.startswith(str(ROOT) + os.sep) else path
+    return f"persists in {path}, across restarts and crashes (to start empty: rm {path}, or --momento-data :memory:)"
 
 
 def _examples(examples: list[tuple[str, str]]) -> list[str]:
@@ -152,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             sync_crons=[c.strip() for c in args.crons.split(";") if c.strip()],
             worker_vars={name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)},
             origin_db=args.origin_db,
+            momento_data=args.momento_data,
             origin_args=["--seed"],
             sink=console_sink(sys.stdout.isatty() and not args.no_colour),
         )

@@ -126,6 +126,7 @@ class Stack:
         edge_vars: Mapping[str, str] | None = None,
         sync_vars: Mapping[str, str] | None = None,
         origin_db: str = ":memory:",
+        momento_data: str = ":memory:",
         origin_args: Sequence[str] = (),
         sink: LineSink | None = None,
         ready_timeout: float = 60.0,
@@ -142,6 +143,7 @@ class Stack:
         self.edge_vars = dict(edge_vars or {})
         self.sync_vars = dict(sync_vars or {})
         self.origin_db = origin_db
+        self.momento_data = momento_data  # the stand-in's --data file; ":memory:" = --memory
         self.origin_args = tuple(origin_args)
         self.sink = sink
         self.ready_timeout = ready_timeout
@@ -281,6 +283,7 @@ class Stack:
         caches = self.caches()
         args = ["--port", str(c.momento_port), "--token", c.momento_api_key, "--regions", ",".join(self.regions),
                 "--caches", ",".join(sorted(set(caches.values()))), "--webhook-secret", c.webhook_secret]
+        args += ["--memory"] if self.momento_data == ":memory:" else ["--data", self.momento_data]
         if self.sync_entry is not None:
             for region in self.regions:
                 args += ["--webhook", f"{region}:{caches[region]}:{c.queue_topic}={self.urls['sync']}/webhook"]

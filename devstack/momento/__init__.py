@@ -9,7 +9,8 @@ A dev/test tool (CPython, stdlib only), never deployed. Two layers (style.md §1
 
 and a CLI: ``python -m devstack.momento --port 0 --token T`` (``--help`` for every flag).
 
-Private modules, one concept each: ``_store`` (keyspace, TTLs, limits), ``_ranges``
+Private modules, one concept each: ``_store`` (keyspace, TTLs, limits, the journal seam),
+``_sqlite`` (``--data``: the keyspaces persisted to SQLite), ``_ranges``
 (sorted-set selection), ``_rest`` (momento.md §2), ``_grpc`` (§3), ``_topics`` (§4
 webhooks), ``_faults``, ``_admin``, ``_auth``, ``_cors``, ``_errors``, ``_http1``.
 """

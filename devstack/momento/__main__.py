@@ -5,6 +5,11 @@ picked), then one line per request on stderr: method, region, operation, status,
 Never the token: operations are logged by name, URLs are not logged at all. SIGINT or
 SIGTERM stops it cleanly (listening socket closed, open connections ended, webhook
 deliveries in flight given a moment to finish).
+
+State is in memory by default (``--memory``, what the tests use). With ``--data PATH``
+every item and sorted set, with its absolute expiry, is committed to that SQLite file
+before the answer is sent and loaded again at start (``_sqlite.py``), so a restart, even
+after ``kill -9``, keeps every acknowledged write; delete the file to start empty.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ _EPILOG = """\
 example:
   python -m devstack.momento --port 9090 --token dev-momento-key \\
       --webhook us-east-1:edgecache:edgecache-writes=http://127.0.0.1:8788/webhook
+  python -m devstack.momento --port 9090 --token dev-momento-key --data .dev-run/momento.sqlite
 
 admin API (same token, header or ?token=; JSON):
   GET    /_admin/state       items and sorted sets, ops and injected faults per region, webhooks
@@ -68,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "momento-signature; one attempt, 5 s timeout, as Momento does (repeatable)")
     p.add_argument("--webhook-secret", default=DEFAULT_SECRET,
                    help=f"HMAC-SHA3-256 key for the momento-signature header (default: {DEFAULT_SECRET})")
+    storage = p.add_mutually_exclusive_group()
+    storage.add_argument("--data", metavar="PATH",
+                         help="persist every item and sorted set (with its expiry) to this SQLite file and start "
+                              "from it; a write is committed before it is answered (delete the file to start empty)")
+    storage.add_argument("--memory", action="store_true",
+                         help="keep everything in memory, lost when the process ends (the default)")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines (warnings still shown)")
     return p
 
@@ -92,7 +104,15 @@ async def _run(args: argparse.Namespace) -> int:
         webhook_fetch=http_fetch,
         webhook_secret=args.webhook_secret,
         webhooks=webhooks,
+        data=args.data,
     )
+    try:
+        return await _serve(args, engine, webhooks)
+    finally:
+        engine.close()
+
+
+async def _serve(args: argparse.Namespace, engine: MomentoStandIn, webhooks: list[Webhook]) -> int:
     server = await StandInServer(engine.handle, host=args.host, port=args.port).start()
     print(f"Momento stand-in listening on {server.url}", flush=True)
     for region in engine.regions:
@@ -100,6 +120,11 @@ async def _run(args: argparse.Namespace) -> int:
     print(f"  {'admin':<16} {server.url}/_admin/state", flush=True)
     for webhook in webhooks:
         print(f"  webhook          {webhook.region}:{webhook.cache}:{webhook.topic} -> {webhook.url}", flush=True)
+    if engine.data is None:
+        print(f"  {'data':<16} in memory (--data PATH persists it)", flush=True)
+    else:
+        print(f"  {'data':<16} persisted to {engine.data} (delete it, or run with --memory, to start empty)",
+              flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return asyncio.run(_run(args))
-    except ValueError as exc:  # e.g. a webhook for a region that is not served
+    except ValueError as exc:  # e.g. a webhook for a region that is not served, an unusable --data file
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # port in use, address not available

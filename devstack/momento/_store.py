@@ -13,6 +13,18 @@ Limits (momento.md §5): an item's key + value is at most 5 MB, a TTL at most 24
 sorted-set element at most 128 KB. Scores are doubles; NaN is refused.
 
 Sorted-set *ranges* (by score, by rank) are in ``_ranges.py``.
+
+Persistence, a write-through ``Journal`` seam: the dict above stays the one read path and
+the one place where Momento's semantics live (kinds, lazy expiry, limits, the atomic
+``set_if``), in memory and on disk alike. After each change, and before the method returns,
+the keyspace hands the changed entry to its journal: ``Journal`` (the default) keeps
+nothing, ``_sqlite.SqliteJournal`` writes it to SQLite and commits. At start the keyspace
+loads what the journal holds. Why a journal and not a second, SQL-backed keyspace: a
+second implementation of every operation could drift from this one (the contract suite
+would have to catch each difference), while a journal only records *results*, so the
+replayed state is the state this code produced. Expiry is stored as the absolute
+``expires_at`` (the clock's seconds since the epoch), so a TTL keeps running while the
+stand-in is down and an entry whose time passed meanwhile is not loaded.
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ __all__ = [
     "Item",
     "SortedSet",
     "Keyspace",
+    "Journal",
 ]
 
 MAX_ITEM_BYTES = 5 * 1024 * 1024
@@ -78,12 +91,45 @@ def _check_item_size(key: bytes, value: bytes) -> None:
         )
 
 
+class Journal:
+    """Where a keyspace records its changes besides memory: here, nowhere (``--memory``).
+
+    Each method is called after the in-memory change, with the entry's new state, and must
+    have made it durable when it returns (the answer to the client is sent after it)."""
+
+    def load(self, now: float) -> dict[bytes, Entry]:
+        """The entries alive at ``now`` (a fresh keyspace starts from them)."""
+        return {}
+
+    def item(self, key: bytes, item: Item) -> None:
+        """``key`` now holds ``item`` (whatever it held before)."""
+
+    def new_set(self, name: bytes, current: SortedSet) -> None:
+        """``name`` now holds the sorted set ``current`` (whatever it held before)."""
+
+    def elements(self, name: bytes, pairs: list[tuple[bytes, float]], expires_at: float) -> None:
+        """An existing sorted set gained or re-scored ``pairs``; its expiry is ``expires_at``."""
+
+    def expiry(self, key: bytes, expires_at: float) -> None:
+        """An existing entry's new expiry."""
+
+    def remove(self, name: bytes, values: list[bytes]) -> None:
+        """Elements left an existing (still non-empty) sorted set."""
+
+    def delete(self, key: bytes) -> None:
+        """``key`` holds nothing (any kind; absent is fine)."""
+
+    def flush(self) -> None:
+        """Every entry is gone."""
+
+
 class Keyspace:
     """The items and sorted sets of one cache in one region."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, journal: Journal | None = None) -> None:
         self._clock = clock
-        self._entries: dict[bytes, Entry] = {}
+        self._journal = journal or Journal()
+        self._entries: dict[bytes, Entry] = self._journal.load(clock())
 
     # -- bookkeeping -----------------------------------------------------------------
 
@@ -119,6 +165,18 @@ class Keyspace:
 
     def flush(self) -> None:
         self._entries.clear()
+        self._journal.flush()
+
+    def snapshot(self) -> dict[bytes, tuple[str, object, float]]:
+        """Every live entry as (kind, value or value→score map, expires_at): tests compare
+        a keyspace with the one reloaded from its journal."""
+        for key in list(self._entries):
+            self._live(key)
+        return {
+            key: ("item", e.value, e.expires_at) if isinstance(e, Item)
+            else ("sorted_set", dict(e.scores), e.expires_at)
+            for key, e in self._entries.items()
+        }
 
     def remaining_ms(self, key: bytes) -> int | None:
         """Milliseconds left on any kind of entry (tests and the admin API use it)."""
@@ -135,12 +193,14 @@ class Keyspace:
     def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         _check_key(key)
         _check_item_size(key, value)
-        self._entries[key] = Item(value, self._expiry(ttl_ms))
+        item = self._entries[key] = Item(value, self._expiry(ttl_ms))
+        self._journal.item(key, item)
 
     def delete(self, key: bytes) -> None:
         """Any kind of entry; absent keys are fine (REST answers 204 either way)."""
         _check_key(key)
         self._entries.pop(key, None)
+        self._journal.delete(key)
 
     def set_if(self, key: bytes, value: bytes, ttl_ms: int, condition: str, value_to_check: bytes = b"") -> bool:
         """``_SetIfRequest``'s conditions (common.proto). Checked and written in one step:
@@ -180,7 +240,8 @@ class Keyspace:
         result = base + amount
         if not _INT64[0] <= result <= _INT64[1]:
             raise FailedPrecondition("increment would overflow a 64-bit integer")
-        self._entries[key] = Item(str(result).encode("ascii"), self._expiry(ttl_ms))
+        item = self._entries[key] = Item(str(result).encode("ascii"), self._expiry(ttl_ms))
+        self._journal.item(key, item)
         return result
 
     def update_ttl(self, key: bytes, *, overwrite_ms: int | None = None, increase_to_ms: int | None = None,
@@ -200,6 +261,7 @@ class Keyspace:
         if decrease_to_ms is not None and new_expiry >= entry.expires_at:
             return "not_set"
         entry.expires_at = new_expiry
+        self._journal.expiry(key, new_expiry)
         return "set"
 
     # -- sorted sets (gRPC §3) -------------------------------------------------------
@@ -221,11 +283,14 @@ class Keyspace:
         if current is None:
             if not pairs:
                 return  # an empty set does not exist
-            current = self._entries[name] = SortedSet(expires_at=self._expiry(ttl_ms))
-        elif refresh_ttl:
+            current = self._entries[name] = SortedSet(dict(pairs), expires_at=self._expiry(ttl_ms))
+            self._journal.new_set(name, current)
+            return
+        if refresh_ttl:
             current.expires_at = self._expiry(ttl_ms)
         for value, score in pairs:
             current.scores[value] = score
+        self._journal.elements(name, pairs, current.expires_at)
 
     def sorted_set(self, name: bytes) -> dict[bytes, float] | None:
         """The live set's value→score map (read only), or None when it does not exist."""
@@ -240,8 +305,11 @@ class Keyspace:
             return
         if values is None:
             del self._entries[name]
+            self._journal.delete(name)
             return
-        for value in values:
-            current.scores.pop(value, None)
+        removed = [value for value in values if current.scores.pop(value, None) is not None]
         if not current.scores:
             del self._entries[name]
+            self._journal.delete(name)
+        elif removed:
+            self._journal.remove(name, removed)

@@ -18,7 +18,10 @@ that lists what is served. Every request is counted per region and operation, ma
 injected fault (``_faults.py``), and is logged in one line (never with the token).
 
 State lives in memory: per region, per cache, a ``Keyspace`` (``_store.py``) whose TTLs
-are read against the injected ``clock``.
+are read against the injected ``clock``. With ``data=PATH`` (the CLI's ``--data``) every
+change is also committed to that SQLite file before the answer is sent, and the keyspaces
+start from it (``_sqlite.py``): acknowledged writes survive a restart, ``kill -9`` included.
+Call ``close()`` when done with such an engine.
 
 gRPC-web wire shape, two knobs (off by default; public attributes, so a test may flip them
 on a running engine; ``_grpc.py`` cites the spec for both):
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 from typing import Awaitable, Callable, Iterable
@@ -48,7 +52,8 @@ from ._errors import StandInError, http_status_for_grpc
 from ._faults import Fault, Faults
 from ._grpc import GRPC_PREFIX, encode_answer, grpc_op, handle_grpc
 from ._rest import handle_rest, rest_op, text_response
-from ._store import Keyspace
+from ._sqlite import SqliteStore
+from ._store import Journal, Keyspace
 from ._topics import DEFAULT_SECRET, DELIVERY_TIMEOUT, Topics, Webhook
 
 __all__ = ["MomentoStandIn"]
@@ -59,9 +64,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class _Region:
-    def __init__(self, name: str, caches: Iterable[str], clock: Clock) -> None:
+    def __init__(self, name: str, caches: Iterable[str], clock: Clock, store: SqliteStore | None) -> None:
         self.name = name
-        self.keyspaces = {cache: Keyspace(clock) for cache in caches}
+        self.keyspaces = {cache: Keyspace(clock, _journal(store, name, cache)) for cache in caches}
         self.ops: Counter[str] = Counter()
         self.faults_injected = 0
 
@@ -81,9 +86,11 @@ class MomentoStandIn:
         sleep: Sleep = asyncio.sleep,
         grpc_flush_per_frame: bool = False,
         grpc_trailers_only: bool = False,
+        data: str | os.PathLike[str] | None = None,
     ) -> None:
         """``sleep`` serves injected delays; tests may pass one that only records them.
-        The ``grpc_*`` knobs pick the gRPC-web wire shape (module docstring)."""
+        The ``grpc_*`` knobs pick the gRPC-web wire shape (module docstring). ``data``: a
+        SQLite file to persist to and start from; None (the default) keeps memory only."""
         if not token:
             raise ValueError("the stand-in needs a token to check")
         names, cache_names = list(regions), list(caches)
@@ -99,7 +106,8 @@ class MomentoStandIn:
         self.grpc_trailers_only = grpc_trailers_only
         self._clock = clock
         self._sleep = sleep
-        self._regions = {name: _Region(name, cache_names, clock) for name in names}
+        self._store = None if data is None else SqliteStore(data)
+        self._regions = {name: _Region(name, cache_names, clock, self._store) for name in names}
         self.caches = cache_names
         self.faults = Faults()
         self.topics = Topics(clock=clock, fetch=webhook_fetch, secret=webhook_secret, timeout=webhook_timeout,
@@ -108,6 +116,16 @@ class MomentoStandIn:
             self._check_region(webhook.region)
 
     # -- in-process conveniences (tests, CLI) ----------------------------------------
+
+    @property
+    def data(self) -> str | None:
+        """The SQLite file the keyspaces persist to, or None in memory."""
+        return None if self._store is None else self._store.path
+
+    def close(self) -> None:
+        """Close the data file (every change is already committed); memory: nothing to do."""
+        if self._store is not None:
+            self._store.close()
 
     @property
     def regions(self) -> list[str]:
@@ -226,6 +244,10 @@ class MomentoStandIn:
         ms = (time.perf_counter() - started) * 1000
         grpc = "" if grpc_status is None else f" grpc={grpc_status}"
         log.info("%s %s %s %d%s %.1fms", method, region, op, status, grpc, ms)
+
+
+def _journal(store: SqliteStore | None, region: str, cache: str) -> Journal | None:
+    return None if store is None else store.journal(region, cache)
 
 
 def _injected(request: Request, fault: Fault, is_grpc: bool, shape: dict[str, bool]) -> tuple[Response, int | None]:

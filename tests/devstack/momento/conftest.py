@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+from pathlib import Path
 
 import pytest
 
 from .support import Harness
 
 
-@pytest.fixture(params=["inprocess", "loopback"])
-def standin(request: pytest.FixtureRequest) -> Harness:
-    """The contract suite's subject: the engine in-process, then the real server."""
-    return Harness(request.param)
+@pytest.fixture(params=["inprocess", "loopback", "sqlite"])
+def standin(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    """The contract suite's subject: the engine in-process, then the real server, then the
+    engine persisting to SQLite (``--data``), which must reload to the same state."""
+    return Harness(request.param, tmp_path / "momento.sqlite" if request.param == "sqlite" else None)
 
 
 @pytest.fixture

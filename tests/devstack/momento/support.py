@@ -1,8 +1,10 @@
-"""The two implementations the contract suite runs against, behind one ``Harness``.
+"""The implementations the contract suite runs against, behind one ``Harness``.
 
 ``inprocess``: the engine itself is the client's ``fetch`` (what other unit tests do).
 ``loopback``: the same engine behind ``StandInServer`` on 127.0.0.1:<free port>, reached
-with ``http_fetch`` over real sockets. Either way the engine reads a ``FakeClock``, so TTL
+with ``http_fetch`` over real sockets. ``sqlite``: in-process, persisting to a SQLite file
+(``--data``); when the test ends, a second engine opened on that file with the same clock
+must hold exactly what the first one holds (every item, set, score and expiry). Either way the engine reads a ``FakeClock``, so TTL
 tests move time instead of sleeping, over loopback too (server and test share a loop).
 
 Webhooks go to a recording ``Fetch`` (``WebhookSink``) in both variants; the CLI test
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from devstack.momento import MomentoStandIn, StandInServer, http_fetch
@@ -52,22 +55,29 @@ class WebhookSink:
 
 
 class Harness:
-    def __init__(self, kind: str) -> None:
-        assert kind in ("inprocess", "loopback")
+    def __init__(self, kind: str, data: Path | None = None) -> None:
+        assert kind in ("inprocess", "loopback", "sqlite") and (data is not None) == (kind == "sqlite")
         self.kind = kind
         self.clock = FakeClock()
         self.sink = WebhookSink()
         self.sleeps: list[float] = []
-        self.engine = MomentoStandIn(
+        self.engine = self.open_engine(data)
+        self.server: StandInServer | None = None
+        self.received: list[Request] = []
+
+    def open_engine(self, data: Path | None) -> MomentoStandIn:
+        return MomentoStandIn(
             token=TOKEN,
             regions=REGIONS,
             caches=[CACHE, OTHER_CACHE],
             clock=self.clock,
             webhook_fetch=self.sink,
             sleep=self._sleep,
+            data=data,
         )
-        self.server: StandInServer | None = None
-        self.received: list[Request] = []
+
+    def snapshot(self, engine: MomentoStandIn) -> dict[tuple[str, str], dict[bytes, Any]]:
+        return {(r, c): engine.keyspace(r, c).snapshot() for r in REGIONS for c in (CACHE, OTHER_CACHE)}
 
     async def _record(self, request: Request) -> Response:
         self.received.append(request)
@@ -87,6 +97,14 @@ class Harness:
         if self.server is not None:
             await self.server.close()
             self.server = None
+        if self.engine.data is not None:
+            self.engine.close()
+            if exc_info[0] is None:  # the test passed: what it left must be what a restart finds
+                reopened = self.open_engine(Path(self.engine.data))
+                try:
+                    assert self.snapshot(reopened) == self.snapshot(self.engine), "the SQLite file diverged"
+                finally:
+                    reopened.close()
 
     @property
     def root(self) -> str:
