@@ -126,6 +126,9 @@ class ManagedProcess:
         """Start the same command again after it exited (same arguments, so the same port)."""
         assert self._proc is not None and self._proc.poll() is not None, "restart() is for an exited process"
         self.stop()  # anything it left in its group goes; joins the old reader
+        if self._log_path:
+            with open(self._log_path, "a", encoding="utf-8") as log:
+                log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} restarted after exit {self._proc.returncode}\n")
         return self.start()
 
     @property

@@ -71,6 +71,7 @@ def test_a_killed_worker_runner_is_restarted_and_answers_again_on_its_port(tmp_p
         assert reports[0].startswith("dev: edge exited with signal SIGKILL")
         assert str(tmp_path / "logs" / "edge.log") in reports[0]
         assert "restarting it on the same port in 0.5s" in reports[0]
+        assert "restarted after exit -9" in (tmp_path / "logs" / "edge.log").read_text()
         stack.check()  # running again
     assert gone(first)
 
