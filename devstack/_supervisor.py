@@ -11,6 +11,9 @@ restarted child still dies with the launcher: see ``devstack._process``). It nev
 - after ``max_quick_crashes`` quick crashes in a row it gives up: ``ServiceFailed`` names the
   service and its log file, and ``make dev`` stops the rest.
 
+A restarted stand-in starts with webhook deliveries on; when the stack has them off
+(``--no-webhooks``, ``set_webhooks(False)``) they are turned off again as soon as it answers.
+
 Ctrl-C is not a crash: ``Stack.stop()`` removes the processes before stopping them.
 """
 
@@ -21,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ._errors import ServiceFailed
+from ._errors import ServiceFailed, StackError
 
 __all__ = ["Supervisor", "describe_exit"]
 
@@ -63,6 +66,7 @@ class Supervisor:
         self.clock = clock
         self.restarts: dict[str, int] = {}
         self._crashes: dict[str, _Crashes] = {}
+        self._webhooks_pending = False  # the restarted stand-in still has deliveries on
 
     def poll(self) -> None:
         """Notice exits, restart what is due. Raises ServiceFailed when giving up."""
@@ -74,9 +78,12 @@ class Supervisor:
                     crashes.restart_at = None
                     proc.restart()
                     self.restarts[name] = self.restarts.get(name, 0) + 1
+                    self._webhooks_pending |= name == "momento" and not self.stack.webhooks
                 continue
             code = proc.returncode
             if code is None:
+                if name == "momento" and self._webhooks_pending:
+                    self._turn_webhooks_off()
                 continue
             ran = now - (proc.started_at if proc.started_at is not None else now)
             crashes.quick = crashes.quick + 1 if ran < self.stable_after else 1
@@ -89,3 +96,15 @@ class Supervisor:
             crashes.restart_at = now + delay
             self.report(f"dev: {name} exited with {describe_exit(code)} after {ran:.1f}s (its log: {log}); "
                         f"restarting it on the same port in {delay:g}s")
+
+    @property
+    def settled(self) -> bool:
+        """No restart pending and nothing left to re-apply to a restarted service."""
+        return not self._webhooks_pending and all(c.restart_at is None for c in self._crashes.values())
+
+    def _turn_webhooks_off(self) -> None:
+        try:
+            self.stack.set_webhooks(False)
+        except (StackError, OSError):
+            return  # not answering yet: the next poll tries again
+        self._webhooks_pending = False

@@ -99,6 +99,21 @@ def test_repeated_quick_crashes_give_up_naming_the_service_and_its_log(tmp_path)
         assert f"not restarting it again. See why in {tmp_path / 'logs' / 'origin.log'}" in message
 
 
+def test_a_restarted_stand_in_gets_webhooks_turned_off_again(tmp_path):
+    with Stack(StackConfig.with_free_ports(), run_dir=tmp_path, edge_entry=None, sync_entry=None,
+               webhooks=False) as stack:
+        supervisor = Supervisor(stack, report=lambda text: None, first_delay=0.01)
+        url = f"{stack.urls['momento']}/_admin/webhooks"
+        auth = {"authorization": stack.config.momento_api_key}
+        assert http("GET", url, headers=auth).json()["enabled"] is False
+        momento = stack.processes["momento"]
+        os.killpg(momento.pid, signal.SIGKILL)
+        momento.wait_exit(5)
+        wait_until(lambda: (supervisor.poll(), supervisor.restarts.get("momento") and supervisor.settled)[1],
+                   what="the stand-in to be restarted and its webhooks turned off")
+        assert http("GET", url, headers=auth).json()["enabled"] is False
+
+
 LAUNCHER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
