@@ -7,6 +7,13 @@ and reports what it did instead of every process racing to print a traceback. ``
 signals the whole group: SIGTERM first (each service shuts down cleanly on it), SIGKILL if
 it has not exited after a grace period.
 
+Why every child also gets ``PR_SET_PDEATHSIG`` (Linux, prctl(2)): a launcher killed by SIGKILL
+runs no cleanup, and a child in its own session is not reached by the terminal either, so
+without it the services outlive the launcher holding their ports. The kernel sends the child
+SIGKILL when the thread that forked it exits, so processes are started (and restarted) from
+the launcher's main thread. ``restart()`` starts the same command again, appending to the
+same log file (``devstack._supervisor`` decides when).
+
 Output: stdout and stderr are merged (so their order is kept) and read line by line on a
 thread. Each line goes to an optional sink (the launcher's console), to an optional log file,
 and to a ring buffer whose tail is shown when the service fails to start.
@@ -15,10 +22,13 @@ and to a ring buffer whose tail is shown when the service fails to start.
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -34,6 +44,32 @@ LineSink = Callable[[str, str], None]
 """Receives (service name, one log line without its newline)."""
 
 _KEEP_LINES = 400
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _libc_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here: the forked child must not load libraries
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """preexec_fn for Popen: SIGKILL this child when the launcher dies (prctl(2))."""
+    if _PRCTL is None:
+        return None
+
+    def preexec() -> None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the launcher died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 class ManagedProcess:
@@ -59,6 +95,8 @@ class ManagedProcess:
         self._cond = threading.Condition()
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
+        self.started_at: float | None = None
+        """time.monotonic() of the latest start."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -73,6 +111,7 @@ class ManagedProcess:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
             )
         except OSError as exc:
             if log:
@@ -80,7 +119,21 @@ class ManagedProcess:
             raise ServiceFailed(self.name, f"could not start {self.argv[0]}: {exc}", "") from exc
         self._reader = threading.Thread(target=self._read, args=(log,), name=f"log-{self.name}", daemon=True)
         self._reader.start()
+        self.started_at = time.monotonic()
         return self
+
+    def restart(self) -> "ManagedProcess":
+        """Start the same command again after it exited (same arguments, so the same port)."""
+        assert self._proc is not None and self._proc.poll() is not None, "restart() is for an exited process"
+        self.stop()  # anything it left in its group goes; joins the old reader
+        if self._log_path:
+            with open(self._log_path, "a", encoding="utf-8") as log:
+                log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} restarted after exit {self._proc.returncode}\n")
+        return self.start()
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._log_path
 
     @property
     def pid(self) -> int | None:

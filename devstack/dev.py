@@ -2,7 +2,9 @@
 
 Starts the Momento stand-in, the demo origin, the sync Worker and the edge Worker (see
 ``devstack.stack``), prints what runs where with curl examples, streams every log line with
-the service's name in front, and stops everything on Ctrl-C.
+the service's name in front, and stops everything on Ctrl-C. A service that crashes is
+restarted on its port with a bounded backoff (``devstack._supervisor``); every child dies with
+this process, even when it is killed with SIGKILL (``devstack._process``).
 
 Ports and secrets come from environment variables of the same names as in production
 (EDGE_PORT, SYNC_PORT, ORIGIN_PORT, MOMENTO_PORT, MOMENTO_API_KEY, MOMENTO_CACHE,
@@ -22,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from ._supervisor import Supervisor
 from .stack import REGIONS, ROOT, SDK_MARKER, Stack, StackConfig, StackError
 
 # Worker settings (edgecache.config) a developer may want to try locally without editing code.
@@ -125,7 +128,7 @@ def describe(stack: Stack) -> str:
             (f"curl -s {origin}/_origin/log", "every write the origin applied"),
         ]),
         "",
-        "Ctrl-C stops everything.",
+        "A crashed service is restarted on its port; Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
@@ -172,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
               f"sync :{config.sync_port}, edge :{config.edge_port} ...", flush=True)
         with stack:
             print(describe(stack), flush=True)
+            supervisor = Supervisor(stack, report=lambda text: print(text, file=sys.stderr, flush=True))
             while True:
-                stack.check()
-                time.sleep(0.5)
+                supervisor.poll()
+                time.sleep(0.2)
     except KeyboardInterrupt:
         print("\ndev: stopped every process.", flush=True)
         return 0

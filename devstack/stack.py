@@ -237,6 +237,7 @@ class Stack:
 
     def set_webhooks(self, enabled: bool) -> None:
         """Turn the stand-in's webhook deliveries on or off (publishes still succeed)."""
+        self.webhooks = enabled  # a restarted stand-in gets it again (devstack._supervisor)
         self._admin_post(f"{self.urls['momento']}/_admin/webhooks", {"enabled": enabled},
                          {"authorization": self.config.momento_api_key})
 

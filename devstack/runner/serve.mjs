@@ -50,6 +50,42 @@ function prefixConsole(log) {
   console.warn = console.error = (...args) => log.warn(format(args));
 }
 
+/**
+ * Pyodide's fatal error handler (e.g. "Maximum call stack size exceeded" deep in the
+ * interpreter) prints "Pyodide has suffered a fatal error" through console.error and leaves
+ * an interpreter that can no longer be used: every later request would fail or hang. Exit
+ * instead (status 70, EX_SOFTWARE) once the cause has been printed, so that `make dev`'s
+ * supervisor restarts the Worker; workerd likewise discards a broken isolate.
+ */
+function exitOnPyodideFatal(log) {
+  const error = console.error;
+  let exiting = false;
+  console.error = (...args) => {
+    error(...args);
+    if (exiting || !args.some((a) => typeof a === "string" && a.includes("Pyodide has suffered a fatal error"))) return;
+    exiting = true;
+    setTimeout(() => {
+      log.error("Pyodide suffered a fatal error (see above); this runner can no longer serve, exiting with status 70");
+      process.exit(70);
+    }, 50);
+  };
+}
+
+/**
+ * The supervisor kills its children on exit, and on Linux the kernel does when it is SIGKILLed
+ * (PR_SET_PDEATHSIG); elsewhere, or when started by hand from a shell that goes away, this
+ * notices the parent changing (re-parented to init or a subreaper) and exits.
+ */
+function exitWithParent(log) {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    log.error(`parent process ${parent} is gone; exiting`);
+    process.exit(1);
+  }, 1000).unref();
+}
+
 function describeOrInspect(value) {
   if (value instanceof Error) return describeError(value);
   try {
@@ -79,6 +115,8 @@ async function main() {
 
   const log = makeLog(config.name);
   prefixConsole(log);
+  exitOnPyodideFatal(log);
+  exitWithParent(log);
   process.on("unhandledRejection", (err) => log.error(`unhandled rejection (still serving):\n${describeError(err)}`));
   process.on("uncaughtException", (err) => log.error(`uncaught exception (still serving):\n${describeError(err)}`));
 
