@@ -72,7 +72,7 @@ from ..routes import Route, match_route
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from . import write_body
 from .colo_cache import ColoCache
-from .cache_policy import Decision, cache_status, request_decision, storage_decision
+from .cache_policy import Decision, cache_status, credential_of, request_decision, storage_decision
 from . import request_directives
 from .conditional import evaluate, not_modified, revalidation_request
 from .freshness import initial_age, shared_directives, stale_windows, updated_headers
@@ -406,7 +406,7 @@ class EdgeApp:
             if route is None or route.mode != "cache":
                 continue  # nothing stored, or a write-behind entry the write path owns
             keys.append(entry_key(url, request.headers, route.key_headers))
-            credential = next((v for name in self.config.credential_headers if (v := request.headers.get(name))), None)
+            credential = credential_of(request.headers, self.config.credential_headers)
             if route.per_user and credential is not None:
                 keys.append(entry_key(url, request.headers, route.key_headers, credential))
         if keys:
@@ -492,9 +492,7 @@ class EdgeApp:
         if len(request.body) > self.config.max_body_bytes:
             return error_response(413, "request body is too large to queue", limit_bytes=self.config.max_body_bytes,
                                   fix="send a smaller body, or raise MAX_BODY_BYTES")
-        refused = write_body.refusal(request, route)
-        if refused is not None:
-            return refused
+        write_body.check(request, route)  # raises Answer: 415/400 before anything is stored
         unrecordable = [h for h in self.config.credential_headers if h in request.headers and h not in route.replay_headers]
         if unrecordable:
             # A replay without the credential would be refused after we said 202; a replay

@@ -23,6 +23,7 @@ from .freshness import HEURISTIC_STATUSES, freshness_lifetime, grace, has_valida
 __all__ = [
     "CACHE_NAME",
     "CREDENTIAL_HEADERS",
+    "credential_of",
     "Decision",
     "parse_cache_control",
     "request_decision",
@@ -66,12 +67,17 @@ def parse_cache_control(headers: Headers) -> dict[str, str | None]:
     return parse_directives(headers.get_all("cache-control"))
 
 
+def credential_of(headers: Headers, credential_headers: tuple[str, ...] = CREDENTIAL_HEADERS) -> str | None:
+    """The first credential the request carries (its raw value, for a ``per_user`` key), or None."""
+    return next((value for name in credential_headers if (value := headers.get(name))), None)
+
+
 def request_decision(request: Request, route: Route,
                      credential_headers: tuple[str, ...] = CREDENTIAL_HEADERS) -> Decision:
     """Whether a GET/HEAD may be answered from, and stored in, the shared cache."""
     if request.method not in ("GET", "HEAD"):
         return Decision(False, "method")
-    credential = next((value for name in credential_headers if (value := request.headers.get(name))), None)
+    credential = credential_of(request.headers, credential_headers)
     if credential is not None and not route.per_user:
         # RFC 9111 §3.5: a shared cache must not reuse responses to requests with
         # Authorization; cookies identify users just the same.

@@ -15,35 +15,35 @@ DELETE carries no representation and is not checked. No Momento calls.
 
 from __future__ import annotations
 
-from ..http import Request, Response
+from ..http import Request
 from ..json_bounds import MAX_DEPTH, JSONBodyError, loads_bounded
-from ..responses import error_response
+from ..responses import Answer, error_response
 from ..routes import Route
 
-__all__ = ["refusal"]
+__all__ = ["check"]
 
 
-def refusal(request: Request, route: Route) -> Response | None:
-    """The 4xx answer for a write body this route must not queue, or None if it may."""
+def check(request: Request, route: Route) -> None:
+    """Return when this route may queue the write body; raise :class:`Answer` with the 4xx
+    (the edge's one "stop and answer this" pattern) when it must not."""
     if request.method not in ("PUT", "PATCH"):
-        return None
+        return
     coding = (request.headers.get("content-encoding") or "").strip().lower()
     if coding and coding != "identity":
-        return error_response(415, "content-encoded write bodies are not accepted", content_encoding=coding,
-                              fix="send the body without Content-Encoding")
+        raise Answer(error_response(415, "content-encoded write bodies are not accepted", content_encoding=coding,
+                                    fix="send the body without Content-Encoding"))
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if request.method == "PATCH" and media_type != "application/merge-patch+json":
-        return None  # other patch formats pass through to the origin synchronously: nothing promised
+        return  # other patch formats pass through to the origin synchronously: nothing promised
     if media_type not in route.write_content_types:
-        return error_response(415, "this route does not take writes of this media type",
-                              content_type=media_type or None, accepted=list(route.write_content_types),
-                              fix="send one of the accepted media types (the route's write_content_types)")
+        raise Answer(error_response(415, "this route does not take writes of this media type",
+                                    content_type=media_type or None, accepted=list(route.write_content_types),
+                                    fix="send one of the accepted media types (the route's write_content_types)"))
     if media_type == "application/merge-patch+json":
-        return None  # parsed, depth-bounded, by the merge patch itself (EdgeApp._patched_entry)
+        return  # parsed, depth-bounded, by the merge patch itself (EdgeApp._patched_entry)
     if media_type == "application/json" or media_type.endswith("+json"):
         try:
             loads_bounded(request.body)
         except JSONBodyError as exc:
-            return error_response(400, "the write body is not valid JSON", detail=exc.problem,
-                                  fix=f"send a UTF-8 JSON document nested at most {MAX_DEPTH} deep")
-    return None
+            raise Answer(error_response(400, "the write body is not valid JSON", detail=exc.problem,
+                                        fix=f"send a UTF-8 JSON document nested at most {MAX_DEPTH} deep")) from exc
