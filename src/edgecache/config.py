@@ -161,7 +161,9 @@ def load_config(env: Mapping[str, Any]) -> Config:
         queue_topic=_optional(env, "QUEUE_TOPIC") or "edgecache-writes",
         admin_token=_optional(env, "ADMIN_TOKEN"),
         allow_country_override=_bool(env, "ALLOW_COUNTRY_OVERRIDE", False),
-        max_body_bytes=_max_body_bytes(env),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, low=1, high=MAX_BODY_BYTES,
+                            why=f"A queued write's record holds the body base64-encoded and must fit one "
+                                f"Momento item (5 MB), so {MAX_BODY_BYTES} bytes is the most."),
         momento_timeout=_int(env, "MOMENTO_TIMEOUT_MS", 1500, low=50, high=30_000) / 1000,
         origin_timeout=_int(env, "ORIGIN_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
         queue_ttl_seconds=queue_ttl,
@@ -282,7 +284,8 @@ def _required(env: Mapping[str, Any], name: str, fix: str) -> str:
     return value
 
 
-def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int) -> int:
+def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int, why: str = "") -> int:
+    """``why``, when given, says where the bounds come from; it is added to the problem."""
     raw = _optional(env, name)
     if raw is None:
         return default
@@ -291,7 +294,7 @@ def _int(env: Mapping[str, Any], name: str, default: int, *, low: int, high: int
     except ValueError:
         value = math.nan
     if not value.is_integer() or not low <= value <= high:
-        raise ConfigError(name, f"must be a whole number from {low} to {high}, got {raw!r}.", f"set {name} to a number in that range or remove it (default {default})")
+        raise ConfigError(name, f"must be a whole number from {low} to {high}, got {raw!r}." + (f" {why}" if why else ""), f"set {name} to a number in that range or remove it (default {default})")
     return int(value)
 
 
@@ -307,20 +310,6 @@ def _credential_headers(env: Mapping[str, Any]) -> tuple[str, ...]:
                           "'x-api-key,x-tenant-token', or remove it for the default list")
     # Authorization and Cookie are credentials whatever the list says (RFC 9111 §3.5).
     return tuple(dict.fromkeys((*_ALWAYS_CREDENTIALS, *names)))
-
-
-def _max_body_bytes(env: Mapping[str, Any]) -> int:
-    raw = _optional(env, "MAX_BODY_BYTES")
-    try:
-        return _int(env, "MAX_BODY_BYTES", 1_000_000, low=1, high=MAX_BODY_BYTES)
-    except ConfigError as exc:
-        if raw is not None and raw.replace(".", "", 1).isdigit() and float(raw) > MAX_BODY_BYTES:
-            # Say why the bound is what it is: a larger body would make every such write
-            # fall back to the origin, since its record cannot be stored in Momento.
-            raise ConfigError("MAX_BODY_BYTES", f"{exc.problem} A queued write's record holds the body base64-encoded "
-                              f"and must fit one Momento item (5 MB), so {MAX_BODY_BYTES} bytes is the most.",
-                              exc.fix) from exc
-        raise
 
 
 def _bool(env: Mapping[str, Any], name: str, default: bool) -> bool:
