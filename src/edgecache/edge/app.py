@@ -222,20 +222,15 @@ class EdgeApp:
 
         try:
             raw = await client.get(key)
+            slot = _Slot(raw)
+            if raw is not None and is_marker(raw) and (names := marker_names(raw)) is not None:
+                # RFC 9111 §4.1: the response varies on request headers; read this request's variant.
+                slot = _Slot(raw, secondary_key(key, names, request.headers))
+                slot.variant_raw = await client.get(slot.variant_key)
         except MomentoError as exc:
             # Fail open: a cache that is down must cost latency, not availability.
             self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
             return await self._pass_through(request, detail="cache-unavailable", kind="miss")
-
-        slot = _Slot(raw)
-        if raw is not None and is_marker(raw) and (names := marker_names(raw)) is not None:
-            # RFC 9111 §4.1: the response varies on request headers; read this request's variant.
-            slot = _Slot(raw, secondary_key(key, names, request.headers))
-            try:
-                slot.variant_raw = await client.get(slot.variant_key)
-            except MomentoError as exc:
-                self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc))
-                return await self._pass_through(request, detail="cache-unavailable", kind="miss")
         found = slot.variant_raw if slot.variant_key else raw
         if found is not None:
             try:
