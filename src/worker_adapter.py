@@ -81,14 +81,24 @@ class EnvView:
         return None if value is None or value is _JSNULL else value
 
 
+def _headers_of(js_message: Any) -> Headers:
+    """A JS Request's or Response's headers, every one, in order."""
+    return Headers([(str(name), str(value)) for name, value in js_message.headers.entries()])
+
+
+async def _body_of(js_message: Any) -> bytes:
+    """A JS Request's, Response's or cached Response's whole body."""
+    return bytes((await js_message.arrayBuffer()).to_bytes())
+
+
 async def to_core_request(request: Any) -> Request:
     js_request = request.js_object
-    headers = Headers([(str(name), str(value)) for name, value in js_request.headers.entries()])
+    headers = _headers_of(js_request)
     # The JS request's own method, not the SDK wrapper's: the wrapper maps it through an enum
     # of standard methods and raises KeyError for extension methods (PROPFIND, M-SEARCH),
     # which RFC 9110 §9.1 allows and a pass route must forward.
     method = str(js_request.method)
-    body = b"" if method in ("GET", "HEAD") else bytes((await js_request.arrayBuffer()).to_bytes())
+    body = b"" if method in ("GET", "HEAD") else await _body_of(js_request)
     return Request(method, str(request.url), headers, body)
 
 
@@ -117,11 +127,10 @@ async def runtime_fetch(request: Request) -> Response:
     """The core's ``Fetch``, backed by the runtime's ``fetch``."""
     try:
         js_response = await js.fetch(request.url, _js_init(request))
-        body = bytes((await js_response.arrayBuffer()).to_bytes())
+        body = await _body_of(js_response)
     except JsException as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
-    pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
-    return Response(int(js_response.status), Headers(pairs), body)
+    return Response(int(js_response.status), _headers_of(js_response), body)
 
 
 @dataclass(frozen=True)
@@ -146,12 +155,11 @@ class DurableObjectHub:
             js_response = await stub.fetch(request.url, _js_init(request))
         except JsException as exc:
             raise FetchError(f"LIVE {channel}: {type(exc).__name__}: {exc}") from None
-        pairs = [(str(name), str(value)) for name, value in js_response.headers.entries()]
         status = int(js_response.status)
         socket = getattr(js_response, "webSocket", None)
         if status == 101 and socket is not None and socket is not _JSNULL:
-            return UpgradeResponse(101, Headers(pairs), b"", web_socket=socket)
-        return Response(status, Headers(pairs), bytes((await js_response.arrayBuffer()).to_bytes()))
+            return UpgradeResponse(101, _headers_of(js_response), b"", web_socket=socket)
+        return Response(status, _headers_of(js_response), await _body_of(js_response))
 
 
 def live_hub(env: EnvView) -> DurableObjectHub | None:
@@ -172,7 +180,7 @@ class WorkersColoCache:
         found = await js.caches.default.match(self._url(key))
         if found is None:  # undefined: not stored, or expired
             return None
-        return bytes((await found.arrayBuffer()).to_bytes())
+        return await _body_of(found)
 
     async def put(self, key: str, value: bytes, ttl_seconds: int) -> None:
         init = to_js({"headers": [["cache-control", f"max-age={int(ttl_seconds)}"]]},
