@@ -29,17 +29,22 @@ __all__ = ["settled_hook"]
 Settled = Callable[[WriteRecord, int], Awaitable[None]]
 
 
+class _BudgetedHub:
+    """``hub`` with each call counted against the run's budget, like every other subrequest."""
+
+    def __init__(self, hub: LiveHub, budget: SubrequestBudget) -> None:
+        self._hub = hub
+        self._budget = budget
+
+    async def send(self, channel: str, request: Request) -> Response:
+        return await self._budget.wrap(lambda counted: self._hub.send(channel, counted))(request)
+
+
 def settled_hook(config: Config, hub: LiveHub | None, budget: SubrequestBudget, log: Log) -> Settled | None:
     """The ``on_settled(record, spare)`` a drain calls once per settled write; None without a hub."""
     if hub is None:
         return None
-    counted = budget.wrap(lambda request: hub.send(request.headers.get("x-live-channel") or "", request))
-
-    class _Counted:
-        async def send(self, channel: str, request: Request) -> Response:
-            return await counted(request)
-
-    budgeted = _Counted()
+    budgeted = _BudgetedHub(hub, budget)
 
     async def on_settled(record: WriteRecord, spare: int) -> None:
         route = match_route(config.routes, record.resource)
