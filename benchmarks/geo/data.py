@@ -10,18 +10,30 @@ are accurate to about ±10 %; the 151 countries listed hold ~5.07 bn of the worl
 internet users (ITU, "Facts and Figures 2022"). Countries not listed weigh nothing, which
 only matters for the planner if your own mix names them (it then uses your weights).
 
-``CALIBRATION_RTT_MS`` — median round-trip times between AWS regions, ms, from the public
-inter-region latency matrix at https://www.cloudping.co (AWS inter-region latency, p50 over
-one year, read 2024), rounded to whole ms. They calibrate the fibre-path factor and fixed
+``CALIBRATION_RTT_MS`` — mean round-trip times between ten AWS regions, ms, as published in
+the table "Latency Between AWS Global Regions" (FROM/TO, average latency in ms), reproduced at
+https://acomputerscientistlearnsaws.blogspot.com/2017/04/aws-regions.html (April 2017). It is
+the one full inter-region matrix we could check offline, so it is old: some long paths have
+been rerouted since (Frankfurt–Singapore then took 326 ms, over a detour), which the fit
+reports as its largest errors rather than hiding them. Three of its regions are not Momento
+regions (us-west-1, ap-northeast-2, sa-east-1): they only calibrate, placed at their AWS
+cities in ``CALIBRATION_POINTS``. The pairs calibrate the fibre-path factor and fixed
 overhead of ``model.rtt_ms``; ``python -m benchmarks.geo.model`` prints the fit and its error.
 """
 
 from __future__ import annotations
 
-__all__ = ["CALIBRATION_RTT_MS", "CALIBRATION_SOURCE", "INTERNET_USERS_M", "USERS_SOURCE"]
+__all__ = ["CALIBRATION_POINTS", "CALIBRATION_RTT_MS", "CALIBRATION_SOURCE", "INTERNET_USERS_M", "USERS_SOURCE"]
 
 USERS_SOURCE = "ITU ICT Indicators 2022 (World Bank IT.NET.USER.ZS x SP.POP.TOTL), rounded, +-10 %"
-CALIBRATION_SOURCE = "cloudping.co AWS inter-region latency, p50 over 1 year (read 2024), rounded"
+CALIBRATION_SOURCE = "\"Latency Between AWS Global Regions\" table, mean RTT, 2017 (acomputerscientistlearnsaws.blogspot.com)"
+
+# AWS regions in the calibration table that are not Momento regions: (lat, lon) of their cities.
+CALIBRATION_POINTS: dict[str, tuple[float, float]] = {
+    "us-west-1": (37.77, -122.42),  # San Francisco Bay Area (N. California)
+    "ap-northeast-2": (37.57, 126.98),  # Seoul
+    "sa-east-1": (-23.55, -46.63),  # São Paulo
+}
 
 INTERNET_USERS_M: dict[str, float] = {
     # Asia
@@ -53,31 +65,53 @@ INTERNET_USERS_M: dict[str, float] = {
     "AU": 25, "NZ": 4.8, "PG": 3.5, "FJ": 0.8,
 }
 
-# (region, region) -> p50 RTT ms. Pairs chosen to span short (same continent) to
-# antipodal-ish paths, including ones that detour (Europe-Asia, South America).
+# (from, to) -> mean RTT ms, the upper triangle of the published 10 x 10 table (row = "from").
+# The table's two directions agree within 3 ms everywhere; its South America row was cut off
+# in the stored copy, so the sa-east-1 pairs are its column.
 CALIBRATION_RTT_MS: dict[tuple[str, str], float] = {
-    ("us-east-1", "us-east-2"): 13,
-    ("us-east-1", "us-west-2"): 67,
-    ("us-east-2", "us-west-2"): 50,
-    ("us-east-1", "eu-west-1"): 68,
-    ("us-east-1", "eu-west-2"): 76,
-    ("us-east-1", "eu-central-1"): 90,
-    ("us-east-1", "eu-north-1"): 111,
-    ("us-west-2", "eu-central-1"): 147,
-    ("eu-west-1", "eu-west-2"): 11,
-    ("eu-west-1", "eu-central-1"): 25,
-    ("eu-west-2", "eu-central-1"): 15,
-    ("eu-central-1", "eu-north-1"): 22,
-    ("us-east-1", "ap-northeast-1"): 147,
-    ("us-west-2", "ap-northeast-1"): 98,
-    ("us-west-2", "ap-southeast-2"): 139,
-    ("us-east-1", "ap-southeast-2"): 197,
-    ("eu-central-1", "ap-northeast-1"): 226,
-    ("eu-central-1", "ap-south-1"): 121,
-    ("eu-west-1", "ap-southeast-1"): 170,
-    ("ap-northeast-1", "ap-southeast-1"): 69,
-    ("ap-northeast-1", "ap-southeast-2"): 105,
-    ("ap-southeast-1", "ap-southeast-2"): 93,
-    ("ap-south-1", "ap-southeast-1"): 57,
-    ("ap-south-1", "ap-northeast-1"): 127,
+    ("us-east-1", "us-west-1"): 72.74,
+    ("us-east-1", "us-west-2"): 86.98,
+    ("us-east-1", "eu-west-1"): 80.55,
+    ("us-east-1", "eu-central-1"): 88.66,
+    ("us-east-1", "ap-northeast-1"): 145.3,
+    ("us-east-1", "ap-northeast-2"): 178.4,
+    ("us-east-1", "ap-southeast-1"): 216.7,
+    ("us-east-1", "ap-southeast-2"): 230,
+    ("us-east-1", "sa-east-1"): 119.5,
+    ("us-west-1", "us-west-2"): 19.46,
+    ("us-west-1", "eu-west-1"): 153.2,
+    ("us-west-1", "eu-central-1"): 166.6,
+    ("us-west-1", "ap-northeast-1"): 102.5,
+    ("us-west-1", "ap-northeast-2"): 131.5,
+    ("us-west-1", "ap-southeast-1"): 174,
+    ("us-west-1", "ap-southeast-2"): 157.5,
+    ("us-west-1", "sa-east-1"): 192.7,
+    ("us-west-2", "eu-west-1"): 137,
+    ("us-west-2", "eu-central-1"): 159.5,
+    ("us-west-2", "ap-northeast-1"): 89.1,
+    ("us-west-2", "ap-northeast-2"): 118.3,
+    ("us-west-2", "ap-southeast-1"): 161.4,
+    ("us-west-2", "ap-southeast-2"): 162.2,
+    ("us-west-2", "sa-east-1"): 182.7,
+    ("eu-west-1", "eu-central-1"): 19.56,
+    ("eu-west-1", "ap-northeast-1"): 212.4,
+    ("eu-west-1", "ap-northeast-2"): 242.4,
+    ("eu-west-1", "ap-southeast-1"): 239,
+    ("eu-west-1", "ap-southeast-2"): 309.6,
+    ("eu-west-1", "sa-east-1"): 191.3,
+    ("eu-central-1", "ap-northeast-1"): 236.5,
+    ("eu-central-1", "ap-northeast-2"): 266.2,
+    ("eu-central-1", "ap-southeast-1"): 325.9,
+    ("eu-central-1", "ap-southeast-2"): 323.5,
+    ("eu-central-1", "sa-east-1"): 194.9,
+    ("ap-northeast-1", "ap-northeast-2"): 31.44,
+    ("ap-northeast-1", "ap-southeast-1"): 73.79,
+    ("ap-northeast-1", "ap-southeast-2"): 103.9,
+    ("ap-northeast-1", "sa-east-1"): 256.8,
+    ("ap-northeast-2", "ap-southeast-1"): 71.87,
+    ("ap-northeast-2", "ap-southeast-2"): 134,
+    ("ap-northeast-2", "sa-east-1"): 286.3,
+    ("ap-southeast-1", "ap-southeast-2"): 175.3,
+    ("ap-southeast-1", "sa-east-1"): 328.1,
+    ("ap-southeast-2", "sa-east-1"): 322.5,
 }

@@ -4,7 +4,7 @@
 200 km per ms, so a straight fibre would give 0.01 ms of RTT per km; real paths detour
 (``path_factor = per_km / 0.01``) and every round trip pays routers, queues and the far
 end's network stack (``overhead``). Both are fitted by least squares on the measured AWS
-inter-region medians in ``data.CALIBRATION_RTT_MS``; ``python -m benchmarks.geo.model``
+inter-region round trips in ``data.CALIBRATION_RTT_MS``; ``python -m benchmarks.geo.model``
 prints the fit and its error per pair.
 
 Points reuse the edge's own tables (``edgecache.edge._region_data``): a country's point (the
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from edgecache.edge._region_data import COUNTRY_POINTS, REGION_POINTS
 from edgecache.edge.regions import great_circle_km
 
-from .data import CALIBRATION_RTT_MS, CALIBRATION_SOURCE, INTERNET_USERS_M
+from .data import CALIBRATION_POINTS, CALIBRATION_RTT_MS, CALIBRATION_SOURCE, INTERNET_USERS_M
 
 __all__ = ["Fit", "Model", "fit", "users", "country_point", "region_point", "REGIONS"]
 
@@ -85,6 +85,11 @@ def region_point(name: str) -> tuple[float, float]:
     return REGION_POINTS[name]
 
 
+def calibration_point(name: str) -> tuple[float, float]:
+    """A region of the calibration table: a Momento region, or one that only calibrates."""
+    return REGION_POINTS.get(name) or CALIBRATION_POINTS[name]
+
+
 REGION_CONTINENTS = {"us-east-1": "NA", "us-east-2": "NA", "us-west-2": "NA", "eu-west-1": "EU", "eu-west-2": "EU",
                      "eu-central-1": "EU", "eu-north-1": "EU", "ap-south-1": "AS", "ap-northeast-1": "AS",
                      "ap-southeast-1": "AS", "ap-southeast-2": "OC"}
@@ -105,7 +110,7 @@ def fit() -> Fit:
     (colo to a nearby region) are fitted as well as the long ones."""
     xs, ys, pairs = [], [], []
     for (a, b), measured in CALIBRATION_RTT_MS.items():
-        xs.append(great_circle_km(region_point(a), region_point(b)))
+        xs.append(great_circle_km(calibration_point(a), calibration_point(b)))
         ys.append(measured)
         pairs.append((a, b))
     ws = [1 / y ** 2 for y in ys]
@@ -157,11 +162,11 @@ class Model:
 
 def main() -> None:
     f = fit()
-    print(f"RTT model fitted on {len(f.residuals)} measured AWS inter-region medians ({CALIBRATION_SOURCE})")
+    print(f"RTT model fitted on {len(f.residuals)} measured AWS inter-region round trips ({CALIBRATION_SOURCE})")
     print(f"   rtt_ms = {f.overhead_ms:.1f} + {f.per_km_ms:.4f} x km   (fibre-path factor {f.path_factor:.2f})")
     print(f"   {'pair':34} {'km':>6} {'measured':>9} {'model':>7} {'error':>7}")
     for a, b, measured, modelled in f.residuals:
-        km = great_circle_km(region_point(a), region_point(b))
+        km = great_circle_km(calibration_point(a), calibration_point(b))
         print(f"   {a + ' - ' + b:34} {km:6.0f} {measured:9.0f} {modelled:7.1f} {100 * (modelled - measured) / measured:+6.1f}%")
     print(f"   RMS error {f.rms_ms:.1f} ms, mean |error| {f.mean_abs_pct:.1f} %, max |error| {f.max_abs_pct:.1f} %")
 
