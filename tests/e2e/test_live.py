@@ -217,3 +217,10 @@ async def test_publishing_needs_a_publisher_token(stack):
     assert (anonymous.status, wrong_role.status) == (401, 401)
     assert published.status == 200 and published.json() == {"seq": 1, "received": 1}
     assert (event["type"], event["data"]) == ("changed", {"by": "cms"})
+
+
+def test_the_edge_serves_the_browser_client(stack):
+    answer = http("GET", stack.urls["edge"] + "/_edge/live.js")
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert b"EdgecacheLive" in answer.body
