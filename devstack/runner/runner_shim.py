@@ -45,23 +45,22 @@ def import_main(module_name):
 def entry_class(module, class_name="Default"):
     from workers import WorkerEntrypoint
 
-    cls = getattr(module, class_name, None)
-    if not isclass(cls):
-        raise TypeError(f"There is no '{class_name}' class defined in the Python Worker's main module")
-    if not issubclass(cls, WorkerEntrypoint):
-        raise TypeError(f"'{class_name}' must subclass workers.WorkerEntrypoint")
-    return cls
+    return _exported_class(module, class_name, WorkerEntrypoint)
 
 
 def object_class(module, class_name):
     """A Durable Object class of the main module (workerd exports each one the bindings name)."""
     from workers import DurableObject
 
+    return _exported_class(module, class_name, DurableObject)
+
+
+def _exported_class(module, class_name, base):
     cls = getattr(module, class_name, None)
     if not isclass(cls):
         raise TypeError(f"There is no '{class_name}' class defined in the Python Worker's main module")
-    if not issubclass(cls, DurableObject):
-        raise TypeError(f"'{class_name}' must subclass workers.DurableObject")
+    if not issubclass(cls, base):
+        raise TypeError(f"'{class_name}' must subclass workers.{base.__name__}")
     return cls
 
 
