@@ -129,20 +129,26 @@ export class DurableObjectHost {
   /** A request to the object `id` (through a stub, or forwarded from another runner). */
   async fetch(id, request) {
     const end = this.beginEvent("durableObjectRequests");
+    const slot = this.#slot(id);
+    slot.busy += 1;
     try {
-      const instance = await this.#instance(this.#slot(id));
+      const instance = await this.#instance(slot);
       return await this.python.fetch(instance, request);
     } finally {
+      slot.busy -= 1;
       end();
     }
   }
 
-  /** Drop the live instances (all, or the one `idHex`); storage and sockets stay. Returns how many. */
+  /**
+   * Drop the idle instances (all, or the one `idHex`); storage and sockets stay. Returns how
+   * many. An object handling an event is left alone: Cloudflare evicts only idle objects.
+   */
   hibernate(idHex = null) {
     let dropped = 0;
     for (const [hex, slot] of this.#objects) {
       if (idHex !== null && hex !== idHex) continue;
-      if (slot.instance === null) continue;
+      if (slot.instance === null || slot.busy > 0) continue;
       const instance = slot.instance;
       slot.instance = null;
       instance.then((inst) => this.python.destroy(inst), () => {});
@@ -165,7 +171,7 @@ export class DurableObjectHost {
     const hex = id.toString();
     let slot = this.#objects.get(hex);
     if (!slot) {
-      slot = { id, db: new Database(":memory:"), sockets: new Set(), instance: null };
+      slot = { id, db: new Database(":memory:"), sockets: new Set(), instance: null, busy: 0 };
       this.#objects.set(hex, slot);
     }
     if (slot.id.name === undefined && id.name !== undefined) slot.id = id;
@@ -176,9 +182,10 @@ export class DurableObjectHost {
   #instance(slot) {
     if (slot.instance === null) {
       const state = new DurableObjectState(slot, (ws, tags) => this.#accept(slot, ws, tags));
-      slot.instance = Promise.resolve().then(() => this.python.construct(this.className, state, this.env));
-      slot.instance.catch(() => {
-        slot.instance = null; // a constructor that threw is retried by the next event, as in workerd
+      const building = Promise.resolve().then(() => this.python.construct(this.className, state, this.env));
+      slot.instance = building;
+      building.catch(() => {
+        if (slot.instance === building) slot.instance = null; // a constructor that threw is retried by the next event
       });
     }
     return slot.instance;
@@ -197,12 +204,16 @@ export class DurableObjectHost {
   #deliver(slot, method, ws, args) {
     const end = this.beginEvent("webSocketEvents");
     if (method === "webSocketClose" || method === "webSocketError") slot.sockets.delete(ws);
+    slot.busy += 1;
     (async () => {
       const instance = await this.#instance(slot);
       await this.python.call(instance, method, [ws, ...args]);
     })()
       .catch((err) => this.log.error(`${this.className}.${method} failed: ${err?.message ?? err}`))
-      .finally(end);
+      .finally(() => {
+        slot.busy -= 1;
+        end();
+      });
   }
 }
 

@@ -425,6 +425,7 @@ function printConfig(config) {
         return fires;
       })(),
     })),
+    durableObjects: config.durableObjects,
     countryPoints: config.countryPoints,
     siteDir: config.siteDir,
   };

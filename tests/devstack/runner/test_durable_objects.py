@@ -97,3 +97,13 @@ def test_a_malformed_binding_is_a_usage_error():
     code, output = run_to_exit(OBJECTS, "--durable-object", "COUNTER")
     assert code == 2
     assert "--durable-object: \"COUNTER\" is not BINDING=Class" in output
+
+
+def test_print_config_shows_each_binding_and_where_its_objects_live():
+    code, output = run_to_exit(OBJECTS, "--print-config", "--durable-object", "COUNTER=Counter",
+                               "--durable-object", "OTHER=Counter@http://127.0.0.1:9")
+    assert code == 0
+    assert json.loads(output[output.index("{"):])["durableObjects"] == [
+        {"binding": "COUNTER", "className": "Counter", "remote": None},
+        {"binding": "OTHER", "className": "Counter", "remote": "http://127.0.0.1:9"},
+    ]
