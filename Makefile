@@ -12,12 +12,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: dev test deps bench bench-geo check-region-table clean
+.PHONY: dev test deps chromium bench bench-geo check-region-table clean
 
 dev: deps
 	PYTHONPATH=src $(PY) -m devstack.dev
 
-test: deps
+test: deps chromium
 	@echo "==> pytest (unit, contract, Pyodide runner and end-to-end tests)"
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure, not a pass" >&2; fi; \
@@ -55,6 +55,15 @@ node_modules/.installed: package.json package-lock.json
 .cache/pyodide-site/.installed-workers-runtime-sdk: pyproject.toml $(VENV)/.installed
 	@echo "==> Python Workers SDK for the Pyodide runner"
 	@bash devstack/runner/install_sdk.sh $(PY)
+
+# Debian's Chromium for the demo page's browser test (tests/e2e/test_live_browser.py; Playwright's
+# own browser download does not work offline). Installed when missing and we are root; otherwise
+# say what to install (the test then fails saying the same).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> Debian chromium (apt-get install -y chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "make test: the browser test needs Chromium; install it with: sudo apt-get install -y chromium" >&2; fi; }
 
 clean:
 	rm -rf $(VENV) node_modules .cache .dev-run .pytest_cache .hypothesis

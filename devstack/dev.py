@@ -15,6 +15,7 @@ SYNC_WALL_MS, ...) are passed through to both Workers when set.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -25,7 +26,11 @@ import time
 from pathlib import Path
 
 from ._supervisor import Supervisor
-from .stack import REGIONS, ROOT, SDK_MARKER, Stack, StackConfig, StackError
+from .stack import DEMO_ROUTES, REGIONS, ROOT, SDK_MARKER, Stack, StackConfig, StackError
+
+# make dev's routes: the demo's, with live updates on for items (the demo page at <edge>/demo).
+LIVE_DEMO_ROUTES = json.dumps([{**route, "live": "public"} if route["pattern"] == "/api/items/:id" else route
+                               for route in json.loads(DEMO_ROUTES)])
 
 # Worker settings (edgecache.config) a developer may want to try locally without editing code.
 PASS_THROUGH = (
@@ -126,7 +131,11 @@ def describe(stack: Stack) -> str:
             (f"curl -s '{sync}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*'", "run the cron sweep now"),
             (f"curl -s -X POST {origin}/_origin/faults -d '{{\"down\":true}}'", "origin down ({\"down\":false}: back up)"),
             (f"curl -s {origin}/_origin/log", "every write the origin applied"),
+            (f"{rel(sys.executable)} -m websockets {edge.replace('http://', 'ws://', 1)}/_edge/subscribe/api/items/1",
+             "watch item 1's channel live (write.queued, write.synced, changed); Ctrl-D to stop"),
         ]),
+        "",
+        f"Live demo: open {edge}/demo in two tabs, edit an item in one, watch queued → synced (and changed in the other).",
         "",
         "A crashed service is restarted on its port; Ctrl-C stops everything.",
         "",
@@ -165,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             regions=REGIONS,
             webhooks=not args.no_webhooks,
             sync_crons=[c.strip() for c in args.crons.split(";") if c.strip()],
+            routes=LIVE_DEMO_ROUTES,
             worker_vars={name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)},
             origin_db=args.origin_db,
             momento_data=args.momento_data,

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ._devvars import write_dev_vars
+from ._durable_objects import durable_object_flags
 from ._errors import PortInUse, ServiceFailed, StackError
 from ._ports import check_ports, free_port
 from ._process import LineSink, ManagedProcess
@@ -300,6 +301,11 @@ class Stack:
         if which == "sync":
             for cron in self.sync_crons:
                 argv += ["--crons", cron]
+        # wrangler.toml's Durable Object bindings (LIVE): hosted by the edge runner, forwarded
+        # to it by the sync runner (script_name).
+        edge = {"edgecache": self.urls["edge"]} if self.edge_entry else {}
+        for flag in durable_object_flags(ROOT / "wrangler.toml", entry, edge):
+            argv += ["--durable-object", flag]
         self._spawn(which, argv)
 
     def _spawn(self, name: str, argv: list[str]) -> None:

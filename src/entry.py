@@ -22,6 +22,8 @@ import json
 import secrets
 import time
 
+import js
+
 from pyodide.ffi import to_js
 from workers import DurableObject, Response, WorkerEntrypoint
 
@@ -79,10 +81,13 @@ class LiveChannel(DurableObject):
     async def fetch(self, request):
         name = request.headers.get("X-Live-Channel") or ""
         try:
-            channel = self._load(name)
             if (request.headers.get("Upgrade") or "").lower() == "websocket":
-                return self._subscribe(channel, request)
+                return self._subscribe(self._load(name), request)
+            # The body is read before the state is loaded: nothing may await between load and
+            # store, or two publishes interleaving at that await would both take the same seq
+            # (the SQL API is synchronous; no input gate holds other events off during a read).
             body = json.loads(await request.text())
+            channel = self._load(name)
             event = channel.publish(body.get("type", "message"), time.time(), write_id=body.get("write_id"),
                                     region=body.get("region"), data=body.get("data"))
             self._store(channel)
@@ -112,7 +117,7 @@ class LiveChannel(DurableObject):
             # Accept then close: a browser sees the close code and reason, not a failed handshake.
             server.close(refusal.code, refusal.reason)
             return Response(None, status=101, web_socket=client)
-        server.serializeAttachment(to_js({"channel": channel.name}))
+        server.serializeAttachment(to_js({"channel": channel.name}, dict_converter=js.Object.fromEntries))
         since = request.headers.get("X-Live-Since")
         if since:
             for frame in channel.replay(int(since)):

@@ -144,7 +144,14 @@ class UpgradeResponse(Response):
 class DurableObjectHub:
     """``edgecache.live.LiveHub`` over the ``LIVE`` namespace: ``idFromName(channel)`` (the same
     channel always reaches the same object, wherever the request came in) and the stub's
-    ``fetch``. A 101 is returned with its WebSocket, which only the runtime can carry."""
+    ``fetch``. A 101 is returned with its WebSocket, which only the runtime can carry.
+
+    The SDK wraps the namespace (``env.LIVE`` is a ``DurableObjectNamespace``, so ``self.env``
+    hands out ``_DurableObjectNamespaceWrapper``), and its stubs' ``fetch`` is
+    ``workers.fetch(resource, **options)``: one positional argument, so the request goes over
+    as a JS ``Request``, and a failure arrives as pyodide's ``AbortError`` (an ``OSError``)
+    rather than a ``JsException``. The answer is a ``workers.Response``; its ``js_object`` is
+    the JS Response with the ``webSocket``."""
 
     def __init__(self, namespace: Any) -> None:
         self._namespace = namespace
@@ -152,9 +159,10 @@ class DurableObjectHub:
     async def send(self, channel: str, request: Request) -> Response:
         stub = self._namespace.get(self._namespace.idFromName(channel))
         try:
-            js_response = await stub.fetch(request.url, _js_init(request))
-        except JsException as exc:
+            answer = await stub.fetch(js.Request.new(request.url, _js_init(request)))
+        except (JsException, OSError) as exc:
             raise FetchError(f"LIVE {channel}: {type(exc).__name__}: {exc}") from None
+        js_response = getattr(answer, "js_object", answer)  # a raw JS stub answers a JS Response
         status = int(js_response.status)
         socket = getattr(js_response, "webSocket", None)
         if status == 101 and socket is not None and socket is not _JSNULL:
@@ -163,7 +171,7 @@ class DurableObjectHub:
 
 
 def live_hub(env: EnvView) -> DurableObjectHub | None:
-    """The hub over ``env.LIVE``; None without the binding (the local runner today)."""
+    """The hub over ``env.LIVE``; None without the binding (then the live endpoints answer 501)."""
     namespace = env.binding("LIVE")
     return None if namespace is None else DurableObjectHub(namespace)
 

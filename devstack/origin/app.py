@@ -37,6 +37,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -102,6 +103,7 @@ class OriginApp:
             ("PATCH", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._patch, True),
             ("DELETE", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._delete, True),
             ("GET", re.compile(r"^/api/echo/(?P<name>[^/]+)$"), self._echo, False),
+            ("GET", re.compile(r"^/demo$"), self._demo, False),
             ("GET", re.compile(r"^/_origin/health$"), self._health, False),
             ("GET", re.compile(r"^/_origin/faults$"), self._get_faults, False),
             ("POST", re.compile(r"^/_origin/faults$"), self._set_faults, False),
@@ -239,6 +241,11 @@ class OriginApp:
         data = {"name": name, "served": self._echoes[name],
                 "request": {k: v for k, v in headers.items() if k.startswith(("if-", "range", "accept-language"))}}
         return _json_reply(status, data, echoed)
+
+    def _demo(self, headers: Mapping[str, str], body: bytes) -> Reply:
+        """The live-updates demo page (demo.html), to open through the edge: ``<edge>/demo``."""
+        page = (Path(__file__).parent / "demo.html").read_bytes()
+        return Reply(200, [("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store")], page)
 
     def _health(self, headers: Mapping[str, str], body: bytes) -> Reply:
         with self.store.transaction() as tx:

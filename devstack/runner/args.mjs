@@ -26,6 +26,12 @@ Pyodide, the way \`wrangler dev\` would, without network access.
   --vars FILE           dotenv file (like .dev.vars): every key becomes an env var/secret
   --var NAME=VALUE      one env var; repeatable; wins over --vars
   --crons EXPR          cron schedule (UTC), repeatable or ';'-separated; e.g. "*/5 * * * *"
+  --durable-object BINDING=Class
+                        a [[durable_objects.bindings]] entry: env.BINDING is a namespace of the
+                        entry module's DurableObject subclass Class, hosted here; repeatable
+  --durable-object BINDING=Class@http://HOST:PORT
+                        the same for a class of another Worker (script_name): its runner at
+                        that address hosts the objects, requests are forwarded there
   --cf-country CC       request.cf defaults: --cf-country US --cf-continent NA
   --cf-continent CC       --cf-latitude 39.04 --cf-longitude -77.49 --cf-city Ashburn
   --cf-latitude DEG       --cf-colo IAD --cf-timezone America/New_York
@@ -47,6 +53,11 @@ Local URLs besides the Worker's own routes:
   /__runner/idle[?timeout_ms=N]                  wait until no request, cron run or waitUntil
                                                  work is pending; answers JSON counts
   /__runner/health                               200 JSON {name, entry, pyodide} once serving
+  /__runner/durable-objects                      JSON: every Durable Object hosted here, whether
+                                                 its instance is live, its open WebSockets
+  POST /__runner/hibernate[?id=HEX]              drop the Durable Object instances (storage and
+                                                 WebSockets stay; the next event rebuilds them)
+  /__runner/durable-objects/<Class>/<id>         a forwarded stub fetch (--durable-object ...@URL)
 
 On start it prints "<name> ready on http://HOST:PORT" on stdout; a Worker that cannot be
 imported (a module Pyodide lacks, no Default class) exits with status 1 and the traceback.
@@ -62,6 +73,7 @@ const OPTIONS = {
   vars: { type: "string", multiple: true },
   var: { type: "string", multiple: true },
   crons: { type: "string", multiple: true },
+  "durable-object": { type: "string", multiple: true },
   "cf-country": { type: "string", default: "US" },
   "cf-continent": { type: "string", default: "NA" },
   "cf-latitude": { type: "string", default: "39.04" },
@@ -132,6 +144,20 @@ export function parseCommandLine(argv, { cwd = process.cwd(), repoRoot } = {}) {
     }
   }
 
+  const durableObjects = [];
+  for (const item of values["durable-object"] ?? []) {
+    let binding;
+    try {
+      binding = parseBinding(item);
+    } catch (err) {
+      throw new UsageError(`--durable-object: ${err.message}`);
+    }
+    if (durableObjects.some((b) => b.binding === binding.binding)) {
+      throw new UsageError(`--durable-object ${binding.binding} is given twice`);
+    }
+    durableObjects.push(binding);
+  }
+
   let now;
   if (values.now !== undefined) {
     now = Date.parse(values.now);
@@ -149,6 +175,7 @@ export function parseCommandLine(argv, { cwd = process.cwd(), repoRoot } = {}) {
     port,
     vars,
     crons,
+    durableObjects,
     cf: {
       country: values["cf-country"],
       continent: values["cf-continent"],
@@ -163,6 +190,15 @@ export function parseCommandLine(argv, { cwd = process.cwd(), repoRoot } = {}) {
     printConfig: values["print-config"],
     now,
   };
+}
+
+/** `BINDING=Class` / `BINDING=Class@http://host:port` (the --durable-object flag). */
+export function parseBinding(text) {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z_][A-Za-z0-9_]*)(?:@(https?:\/\/[^\s/]+))?$/.exec(text);
+  if (!match) {
+    throw new Error(`"${text}" is not BINDING=Class or BINDING=Class@http://host:port (e.g. LIVE=LiveChannel)`);
+  }
+  return { binding: match[1], className: match[2], remote: match[3] ?? null };
 }
 
 // A dotenv line: optional `export`, a name, `=` (or `: `), then a single-, double- or

@@ -13,7 +13,9 @@ export class Activity {
     this.log = log;
     this.events = 0; // fetch/scheduled calls still running
     this.pending = 0; // waitUntil promises not yet settled
-    this.counts = { requests: 0, scheduled: 0, waitUntilSettled: 0, waitUntilFailed: 0 };
+    // durableObjectRequests: stub fetches an object served; webSocketEvents: messages, closes and
+    // errors delivered to a Durable Object (durable_objects.mjs). Both count as in flight.
+    this.counts = { requests: 0, scheduled: 0, durableObjectRequests: 0, webSocketEvents: 0, waitUntilSettled: 0, waitUntilFailed: 0 };
     this.waiters = [];
   }
 

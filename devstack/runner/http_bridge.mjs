@@ -7,6 +7,7 @@
 // passed through from fetch() carries a decoded body and its original gzip/br header.
 
 import { randomBytes } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
@@ -28,14 +29,19 @@ export async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
-/** Build the Worker's Request (with `cf`) from a Node request and its body. */
-export function toRequest(req, body, { defaultHost, cf }) {
+/**
+ * Build the Worker's Request (with `cf`) from a Node request and its body. An upgrade request
+ * keeps its `Upgrade` header, as workerd shows it to the Worker (that is how a Worker knows
+ * to answer with a WebSocket).
+ */
+export function toRequest(req, body, { defaultHost, cf, upgrade = false }) {
   const host = req.headers.host ?? defaultHost;
   const url = /^https?:\/\//i.test(req.url) ? req.url : `http://${host}${req.url}`;
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
-    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, req.rawHeaders[i + 1]);
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) || (upgrade && lower === "upgrade")) headers.append(name, req.rawHeaders[i + 1]);
   }
   const client = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
   headers.set("cf-connecting-ip", client);
@@ -76,6 +82,21 @@ export async function sendResponse(res, response, { head }) {
   const source = Readable.fromWeb(response.body);
   if (encoder) await pipeline(source, encoder, res);
   else await pipeline(source, res);
+}
+
+/**
+ * Answer an upgrade request that the Worker did not upgrade (a 401 before the handshake, say):
+ * Node hands over the raw socket for those, so the response is written by hand and the
+ * connection closed (RFC 6455 §4.2.2: any non-101 status refuses the handshake).
+ */
+export async function sendRawResponse(socket, response) {
+  const body = Buffer.from(await response.arrayBuffer());
+  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`];
+  for (const [name, value] of response.headers) {
+    if (!HOP_BY_HOP.has(name) && name !== "content-length") lines.push(`${name}: ${value}`);
+  }
+  lines.push(`content-length: ${body.length}`, "connection: close", "", "");
+  socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
 }
 
 function encoderFor(contentEncoding) {

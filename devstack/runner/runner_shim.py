@@ -12,6 +12,10 @@ Cloudflare:
   looks up the class named ``Default`` (``handleDefaultClass`` in python-entrypoint-helper.ts).
 * (in worker_runtime.mjs) ``Default(ctx, env)`` per event; the SDK's
   ``WorkerEntrypoint.__init__`` wrapper then patches ``ctx.waitUntil`` and wraps ``env``.
+* ``object_class`` / ``call_handler``: a Durable Object class named by a binding, constructed
+  as ``Class(ctx, env)``; its ``webSocketMessage``/``webSocketClose``/``webSocketError`` get
+  the raw JS arguments in a relaxed call (workerd's ``SPECIAL_DO_HANDLER_NAMES``), while its
+  ``fetch`` goes through ``call_method`` like the Worker's.
 * ``call_method``: a copy of ``wrapper_func`` in workerd's ``introspection.py``: JS arguments
   go through ``python_from_rpc`` (a JS ``Request`` becomes ``workers.Request``), ``fetch`` is
   called with ``relaxed_call`` (extra positional args are dropped), other handlers such as
@@ -41,11 +45,22 @@ def import_main(module_name):
 def entry_class(module, class_name="Default"):
     from workers import WorkerEntrypoint
 
+    return _exported_class(module, class_name, WorkerEntrypoint)
+
+
+def object_class(module, class_name):
+    """A Durable Object class of the main module (workerd exports each one the bindings name)."""
+    from workers import DurableObject
+
+    return _exported_class(module, class_name, DurableObject)
+
+
+def _exported_class(module, class_name, base):
     cls = getattr(module, class_name, None)
     if not isclass(cls):
         raise TypeError(f"There is no '{class_name}' class defined in the Python Worker's main module")
-    if not issubclass(cls, WorkerEntrypoint):
-        raise TypeError(f"'{class_name}' must subclass workers.WorkerEntrypoint")
+    if not issubclass(cls, base):
+        raise TypeError(f"'{class_name}' must subclass workers.{base.__name__}")
     return cls
 
 
@@ -62,6 +77,13 @@ async def call_method(relaxed, inst, prop, *args):
     if isawaitable(result):
         result = await result
     return python_to_rpc(result)
+
+
+async def call_handler(inst, prop, *args):
+    """A Durable Object's socket handlers: raw JS arguments, relaxed, as workerd calls them."""
+    result = relaxed_call(getattr(inst, prop), *args)
+    if isawaitable(result):
+        await result
 
 
 def load_country_points(path, package_module):

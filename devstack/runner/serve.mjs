@@ -18,7 +18,9 @@ import { baseCf, overrideAllowed, requestCf } from "./cf.mjs";
 import { Activity, ExecutionContext, ScheduledController, describeError, exceptionSummary } from "./context.mjs";
 import { inColo, installColoCaches } from "./colo_cache.mjs";
 import { armCrons, nextFire } from "./cron.mjs";
-import { readBody, sendJson, sendResponse, sendText, toRequest } from "./http_bridge.mjs";
+import { DurableObjectHost, INTERNAL_PREFIX, remoteNamespace, serveForwarded } from "./durable_objects.mjs";
+import { readBody, sendJson, sendRawResponse, sendResponse, sendText, toRequest } from "./http_bridge.mjs";
+import { installWebSocketGlobals, makeUpgrader, upgradeSocketOf } from "./websockets.mjs";
 import { StartupError, startWorker } from "./worker_runtime.mjs";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -30,6 +32,8 @@ const t0 = performance.now();
 const SCHEDULED_PATHS = new Set(["/cdn-cgi/handler/scheduled", "/cdn-cgi/mf/scheduled", "/__scheduled"]);
 const IDLE_PATH = "/__runner/idle";
 const HEALTH_PATH = "/__runner/health";
+const OBJECTS_PATH = "/__runner/durable-objects";
+const HIBERNATE_PATH = "/__runner/hibernate";
 
 function makeLog(name) {
   const write = (stream, text) => {
@@ -123,9 +127,12 @@ async function main() {
   // Vars and secrets are strings on Cloudflare; one env object is shared by every event.
   const env = { ...config.vars };
   const activity = new Activity(log);
+  installWebSocketGlobals(); // WebSocketPair and the 101-capable Response (websockets.mjs)
   let worker;
+  let objectHosts;
   try {
     worker = await startWorker({ config, env, activity, log });
+    objectHosts = bindDurableObjects(config.durableObjects, worker, env, activity, log);
   } catch (err) {
     log.error(err instanceof StartupError ? err.message : describeError(err));
     process.exit(1);
@@ -143,6 +150,14 @@ async function main() {
       else res.destroy();
     });
   });
+  // Requests with `Upgrade:` arrive here instead (Node hands over the socket); see serveUpgrade.
+  const upgradeToWebSocket = makeUpgrader();
+  server.on("upgrade", (req, socket, head) => {
+    serveUpgrade(req, socket, head).catch((err) => {
+      log.error(`runner error on upgrade ${req.url}:\n${describeError(err)}`);
+      socket.destroy();
+    });
+  });
 
   async function handle(req, res) {
     const url = new URL(req.url, "http://runner.invalid");
@@ -151,6 +166,11 @@ async function main() {
       return sendJson(res, 200, { name: config.name, entry: config.moduleName, pyodide: worker.pyodideVersion });
     }
     if (SCHEDULED_PATHS.has(url.pathname)) return triggerScheduled(req, res, url);
+    if (url.pathname === OBJECTS_PATH) {
+      return sendJson(res, 200, { objects: [...objectHosts.values()].flatMap((host) => host.snapshot()) });
+    }
+    if (url.pathname === HIBERNATE_PATH && req.method === "POST") return hibernate(res, url);
+    if (url.pathname.startsWith(INTERNAL_PREFIX)) return serveObjectRequest(req, res, url);
     // Fetch standard §2.2.1: CONNECT, TRACE and TRACK are forbidden methods, so no Request
     // can carry them to the Worker (undici throws); answer as an HTTP server would.
     if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method)) {
@@ -183,11 +203,78 @@ async function main() {
         return;
       }
       status = response.status;
+      if (status === 101) {
+        // workerd refuses it too: only a request with Upgrade: websocket can be answered so.
+        log.error(`fetch (${req.method} ${url.pathname}) answered 101 to a request without Upgrade: websocket`);
+        sendText(res, 500, "Worker answered 101 to a request that asked for no upgrade\n");
+        return;
+      }
       await sendResponse(res, response, { head: req.method === "HEAD" });
     } finally {
       end();
       log.info(`${req.method} ${url.pathname}${url.search} → ${status} ${Math.round(performance.now() - started)}ms${note}`);
     }
+  }
+
+  /**
+   * `Upgrade: websocket`: the Worker's fetch decides. A 101 carrying a WebSocketPair's client
+   * end completes the handshake and joins the real socket to it (websockets.mjs); any other
+   * answer refuses the upgrade with that status and body, as workerd does.
+   */
+  async function serveUpgrade(req, socket, head) {
+    const url = new URL(req.url, "http://runner.invalid");
+    const started = performance.now();
+    const end = activity.beginEvent("requests");
+    let status = 500;
+    try {
+      const cfResult = requestCf(cfBase, new Headers(headerPairs(req)), { allowOverride, countryPoints: worker.countryPoints });
+      const request = toRequest(req, Buffer.alloc(0), { defaultHost: `${config.host}:${port}`, cf: cfResult.cf, upgrade: true });
+      const ctx = new ExecutionContext((p) => activity.track(p, `${req.method} ${url.pathname}`));
+      let response;
+      try {
+        response = await inColo(cfResult.cf, () => worker.fetch(request, ctx));
+      } catch (err) {
+        log.error(`Uncaught exception in fetch (upgrade ${url.pathname}):\n${describeError(err)}`);
+        await sendRawResponse(socket, new Response(`Worker threw exception: ${exceptionSummary(err)}\n`, { status: 500 }));
+        return;
+      }
+      status = response.status;
+      const clientEnd = upgradeSocketOf(response);
+      if (clientEnd) await upgradeToWebSocket(req, socket, head, clientEnd);
+      else await sendRawResponse(socket, response);
+    } finally {
+      end();
+      log.info(`upgrade ${url.pathname}${url.search} → ${status} ${Math.round(performance.now() - started)}ms`);
+    }
+  }
+
+  /** A stub fetch forwarded by another runner (a script_name binding to a class hosted here). */
+  async function serveObjectRequest(req, res, url) {
+    const body = await readBody(req);
+    const method = req.method.toUpperCase();
+    const request = new Request(`http://${config.host}:${port}${url.pathname}`, {
+      method,
+      headers: headerPairs(req).filter(([name]) => !["host", "connection", "content-length", "transfer-encoding", "keep-alive"].includes(name.toLowerCase())),
+      body: method === "GET" || method === "HEAD" || body.length === 0 ? null : body,
+    });
+    let response;
+    try {
+      response = await serveForwarded(objectHosts, url.pathname, request);
+    } catch (err) {
+      log.error(`Uncaught exception in a Durable Object's fetch (forwarded ${url.pathname}):\n${describeError(err)}`);
+      sendText(res, 500, `Durable Object threw exception: ${exceptionSummary(err)}\n`);
+      return;
+    }
+    log.info(`durable object ${method} ${url.pathname.slice(INTERNAL_PREFIX.length)} → ${response.status} (forwarded)`);
+    await sendResponse(res, response, { head: method === "HEAD" });
+  }
+
+  function hibernate(res, url) {
+    const id = url.searchParams.get("id");
+    let hibernated = 0;
+    for (const host of objectHosts.values()) hibernated += host.hibernate(id);
+    log.info(`hibernated ${hibernated} Durable Object instance(s)${id ? ` (id ${id})` : ""}`);
+    sendJson(res, 200, { hibernated });
   }
 
   async function triggerScheduled(req, res, url) {
@@ -274,6 +361,35 @@ async function main() {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+/**
+ * env.BINDING for each --durable-object: a namespace over the objects hosted here (one host
+ * per class; the class must be in the main module, or the runner does not start), or over a
+ * class another runner hosts. Returns the hosts by class name.
+ */
+function bindDurableObjects(bindings, worker, env, activity, log) {
+  const hosts = new Map();
+  for (const { binding, className, remote } of bindings) {
+    if (remote) {
+      env[binding] = remoteNamespace(className, remote);
+      log.info(`env.${binding}: Durable Object class ${className}, hosted by the runner at ${remote}`);
+      continue;
+    }
+    if (!hosts.has(className)) {
+      worker.durableObjects.check(className);
+      hosts.set(className, new DurableObjectHost({
+        className,
+        env,
+        python: worker.durableObjects,
+        beginEvent: (kind) => activity.beginEvent(kind),
+        log,
+      }));
+    }
+    env[binding] = hosts.get(className).namespace();
+    log.info(`env.${binding}: Durable Object class ${className}, hosted here (SQLite storage in memory)`);
+  }
+  return hosts;
+}
+
 function headerPairs(req) {
   const pairs = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
@@ -309,6 +425,7 @@ function printConfig(config) {
         return fires;
       })(),
     })),
+    durableObjects: config.durableObjects,
     countryPoints: config.countryPoints,
     siteDir: config.siteDir,
   };

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPyodide } from "pyodide";
 
 import { describeError, exceptionSummary } from "./context.mjs";
+import { NodeResponse } from "./websockets.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BUNDLE_ROOT = "/session/metadata";
@@ -96,6 +97,7 @@ export async function startWorker({ config, env, activity, log }) {
   return {
     countryPoints,
     pyodideVersion: py.version,
+    durableObjects: durableObjectCalls(shim, main, shown),
 
     /** Run fetch(request); returns the JS Response (throws the Worker's exception). */
     async fetch(request, ctx) {
@@ -103,7 +105,7 @@ export async function startWorker({ config, env, activity, log }) {
       try {
         // undefined env/ctx args, as workerd passes them to class-based handlers; relaxed_call drops them.
         const result = await shim.call_method(true, inst, "fetch", request, undefined, undefined);
-        if (!(result instanceof Response)) {
+        if (!(result instanceof NodeResponse)) {
           throw new TypeError(`fetch() must return a workers.Response; got ${describeValue(result)}`);
         }
         return result;
@@ -123,6 +125,44 @@ export async function startWorker({ config, env, activity, log }) {
       } finally {
         inst.destroy();
       }
+    },
+  };
+}
+
+/**
+ * How durable_objects.mjs builds and calls a Durable Object class of the main module, the way
+ * workerd's python-entrypoint-helper does: the constructor strictly as `Class(ctx, env)`;
+ * `fetch` through the same conversions as the Worker's (a JS Request becomes
+ * `workers.Request`, relaxed call); `webSocketMessage`/`webSocketClose`/`webSocketError`
+ * (and `alarm`) with the raw JS arguments, relaxed (SPECIAL_DO_HANDLER_NAMES there).
+ */
+function durableObjectCalls(shim, main, shown) {
+  const classes = new Map();
+  return {
+    /** Throws a StartupError when the main module has no such DurableObject subclass. */
+    check(className) {
+      try {
+        classes.set(className, shim.object_class(main, className));
+      } catch (err) {
+        throw new StartupError(`startup failed: ${exceptionSummary(err)} (a Durable Object binding names ${className}; ${shown} must define it)`);
+      }
+    },
+    construct(className, state, env) {
+      return classes.get(className)(state, env);
+    },
+    async fetch(inst, request) {
+      const result = await shim.call_method(true, inst, "fetch", request, undefined, undefined);
+      if (!(result instanceof NodeResponse)) {
+        throw new TypeError(`a Durable Object's fetch() must return a workers.Response; got ${describeValue(result)}`);
+      }
+      return result;
+    },
+    async call(inst, method, args) {
+      if (!shim.has_method(inst, method)) throw new TypeError(`Method ${method} does not exist`);
+      await shim.call_handler(inst, method, ...args);
+    },
+    destroy(inst) {
+      inst.destroy();
     },
   };
 }

@@ -215,3 +215,15 @@ async def test_the_documented_costs_of_the_live_paths():
     await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"}, run_background=False)
     assert (len(world.subrequests), len(hub.sent)) == (3, 2)  # the write's 3, nothing live before the 202
     assert await world.run_background() == 1 and len(hub.sent) == 3  # topic publish + 1 Durable Object call
+
+
+# -- the browser client ---------------------------------------------------------------------
+
+async def test_live_js_is_served_as_javascript_without_touching_momento_or_the_origin():
+    world, hub = live_world()
+    response = await world.request("GET", "/_edge/live.js")
+    assert response.status == 200
+    assert response.headers.get("content-type") == "text/javascript; charset=utf-8"
+    assert response.headers.get("x-content-type-options") == "nosniff"
+    assert b"EdgecacheLive" in response.body and b"/_edge/subscribe/" in response.body
+    assert world.subrequests == [] and hub.sent == []

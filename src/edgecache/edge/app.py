@@ -22,6 +22,7 @@ per invocation), asserted by ``tests/edge``:
     live subscribe           1   the channel's Durable Object (it answers the 101); 0 when refused
     live publish             1   the channel's Durable Object; 0 when refused
     live token (admin)       0
+    live.js                  0
     write on a live route        as above, +1 Durable Object call (write.queued) after the 202, in waitUntil
 
 With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
@@ -63,6 +64,7 @@ from ..keys import entry_key, normalise_percent_encoding
 from ..live import (NO_HUB_MESSAGE, LiveError, LiveHub, channel_for_path, check_channel, mint_token, parse_since,
                     publish_event, publish_request, verify_token)
 from ..live.channel import Limits
+from ..live.client_js import LIVE_JS, MEDIA_TYPE as CLIENT_MEDIA_TYPE
 from ..logs import Log
 from ..momento.errors import MomentoError
 from ..regional import MomentoHealth, RegionalClients
@@ -153,6 +155,7 @@ class EdgeApp:
         self.router.add("GET", "/_edge/subscribe/*", self._subscribe)
         self.router.add("POST", "/_edge/publish/*", self._publish_live)
         self.router.add("POST", "/_edge/live/token", self._live_token, admin=True)
+        self.router.add("GET", "/_edge/live.js", self._live_client)
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -773,6 +776,11 @@ class EdgeApp:
             return error_response(400, f"event type {kind!r} is reserved for the Workers",
                                   fix='publish "message" or "changed"')
         return await self.live.send(channel, publish_request(channel, kind, data=body.get("data")))
+
+    async def _live_client(self, request: Request, choice: RegionChoice) -> Response:
+        """``GET /_edge/live.js``: the browser client (``edgecache.live.client_js``). 0 subrequests."""
+        return Response(200, Headers({"content-type": CLIENT_MEDIA_TYPE, "cache-control": "public, max-age=300",
+                                      "x-content-type-options": "nosniff"}), LIVE_JS.encode())
 
     async def _live_token(self, request: Request, choice: RegionChoice) -> Response:
         """``POST /_edge/live/token?channel=C[&role=sub|pub][&ttl=S]`` (admin): ``{"token","expires_at"}``."""

@@ -2,8 +2,8 @@
 
 Like ``fetch``, it is injected: the Worker adapter implements :class:`LiveHub` over the
 ``LIVE`` binding (``env.LIVE.idFromName(channel)`` then the stub's ``fetch``); tests pass a
-fake that runs :class:`~edgecache.live.Channel`. Without the binding (the local runner
-today) the apps get ``None`` and the live features answer 501 or are skipped.
+fake that runs :class:`~edgecache.live.Channel`. Without the binding the apps get ``None``
+and the live features answer 501 or are skipped.
 
 Each ``send`` is one subrequest (a Durable Object call counts as one on every plan).
 """
@@ -19,7 +19,7 @@ from ..logs import Log
 __all__ = ["LiveHub", "publish_request", "publish_event", "NO_HUB_MESSAGE"]
 
 NO_HUB_MESSAGE = ("live updates need the LIVE Durable Object binding, which this Worker does not have; "
-                  "deploy with the [[durable_objects.bindings]] of wrangler.toml (the local runner does not host it yet)")
+                  "deploy with the [[durable_objects.bindings]] of wrangler.toml (the local runner: --durable-object LIVE=LiveChannel)")
 
 
 class LiveHub(Protocol):

@@ -403,3 +403,12 @@ def test_the_echo_route_answers_with_the_headers_its_query_names(origin):
     assert http("GET", url).json()["served"] == 2
     conditional = http("GET", url, headers={"if-none-match": '"v1"'})
     assert conditional.status == 304 and conditional.headers["x-thing"] == "1"
+
+
+def test_the_live_demo_page_is_served_uncached_and_uses_the_edge_client(origin):
+    answer = http("GET", f"{origin}/demo")
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    assert answer.headers["cache-control"] == "no-store"  # the edge in front must not keep it
+    assert b'<script src="/_edge/live.js"></script>' in answer.body
+    assert b"EdgecacheLive.subscribe" in answer.body
