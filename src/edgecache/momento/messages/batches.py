@@ -15,43 +15,46 @@ the n-th streamed answer as the n-th key's (``CacheGetBatch.Success(results, key
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..protobuf import Writer, iter_fields
 from .items import GetRequest, SetRequest
 
 __all__ = ["GetBatchRequest", "SetBatchRequest"]
 
 
-@dataclass
-class GetBatchRequest:
+class _Items:
+    """``repeated <item message> items = 1;``: the shape of both batch requests."""
+
+    item_type: type = GetRequest
+
+    def __init__(self, items: list | None = None) -> None:
+        self.items = list(items or [])
+
+    def encode(self) -> bytes:
+        w = Writer()
+        for item in self.items:
+            w.message(1, item.encode())
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes):  # -> an instance of cls
+        return cls([cls.item_type.decode(f.as_bytes()) for f in iter_fields(data) if f.number == 1])
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.items == self.items  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.items!r})"
+
+    __hash__ = object.__hash__
+
+
+class GetBatchRequest(_Items):
     """_GetBatchRequest { repeated _GetRequest items = 1; }"""
 
-    items: list[GetRequest] = field(default_factory=list)
-
-    def encode(self) -> bytes:
-        w = Writer()
-        for item in self.items:
-            w.message(1, item.encode())
-        return w.getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> "GetBatchRequest":
-        return cls([GetRequest.decode(f.as_bytes()) for f in iter_fields(data) if f.number == 1])
+    item_type = GetRequest
 
 
-@dataclass
-class SetBatchRequest:
+class SetBatchRequest(_Items):
     """_SetBatchRequest { repeated _SetRequest items = 1; }"""
 
-    items: list[SetRequest] = field(default_factory=list)
-
-    def encode(self) -> bytes:
-        w = Writer()
-        for item in self.items:
-            w.message(1, item.encode())
-        return w.getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> "SetBatchRequest":
-        return cls([SetRequest.decode(f.as_bytes()) for f in iter_fields(data) if f.number == 1])
+    item_type = SetRequest
