@@ -111,6 +111,22 @@ def _sorted_set_length(ks: Keyspace, req: m.SortedSetLengthRequest) -> m.SortedS
     return m.SortedSetLengthResponse(found=False) if scores is None else m.SortedSetLengthResponse(True, len(scores))
 
 
+def _get_batch(ks: Keyspace, req: m.GetBatchRequest) -> list[m.GetResponse]:
+    """One answer per key, in request order (a server stream: see ``messages.batches``)."""
+    return [_get(ks, item) for item in req.items]
+
+
+def _set_batch(ks: Keyspace, req: m.SetBatchRequest) -> list[m.SetResponse]:
+    """Each item stored on its own, answered ``Ok`` as Momento's stream does. An invalid item
+    (empty key, TTL 0, too big) fails the whole call before anything is stored: the stand-in
+    is stricter than needed, never laxer."""
+    for item in req.items:
+        ks.check_set(item.cache_key, item.cache_body, item.ttl_milliseconds)
+    for item in req.items:
+        ks.set(item.cache_key, item.cache_body, item.ttl_milliseconds)
+    return [m.SetResponse(result=m.RESULT_OK) for _ in req.items]
+
+
 _HANDLERS: dict[str, Callable[[Keyspace, object], object]] = {
     "Get": _get,
     "Set": _set,
@@ -123,6 +139,8 @@ _HANDLERS: dict[str, Callable[[Keyspace, object], object]] = {
     "SortedSetFetch": _sorted_set_fetch,
     "SortedSetRemove": _sorted_set_remove,
     "SortedSetLength": _sorted_set_length,
+    "GetBatch": _get_batch,
+    "SetBatch": _set_batch,
 }  # type: ignore[dict-item]
 SERVED_METHODS = tuple(_HANDLERS)
 
@@ -131,17 +149,19 @@ def grpc_op(method: str) -> str:
     return f"grpc.{method}"
 
 
-def encode_answer(payload: bytes | None, status: int = 0, message: str = "", *, text: bool,
+def encode_answer(payload: bytes | list[bytes] | None, status: int = 0, message: str = "", *, text: bool,
                   flush_per_frame: bool = False, trailers_only: bool = False) -> Response:
     """An HTTP 200 gRPC-web answer in the caller's mode: ``payload``'s data frame (unless
-    None) then the trailers frame, shaped by the two knobs in the module docstring."""
+    None; one per message for a list, a server stream) then the trailers frame, shaped by the
+    two knobs in the module docstring."""
     content_type = grpcweb.CONTENT_TYPE_TEXT if text else grpcweb.CONTENT_TYPE_PROTO
     if trailers_only and payload is None and status != 0:
         headers = [("content-type", content_type), ("grpc-status", str(int(status)))]
         if message:
             headers.append(("grpc-message", grpcweb.encode_grpc_message(message)))
         return Response(200, headers, b"")
-    frames = [] if payload is None else [grpcweb.encode_data_frame(payload)]
+    payloads = [] if payload is None else [payload] if isinstance(payload, bytes) else payload
+    frames = [grpcweb.encode_data_frame(one) for one in payloads]
     frames.append(grpcweb.encode_trailers_frame(status, message))
     if not text:
         body = b"".join(frames)
@@ -165,6 +185,8 @@ def handle_grpc(request: Request, method: str, keyspaces: dict[str, Keyspace], t
         reply = _call(request, method, keyspaces, token)
     except StandInError as exc:
         return encode_answer(None, exc.grpc_status, exc.message, **shape), int(exc.grpc_status)
+    if isinstance(reply, list):  # a server stream: one message per item
+        return encode_answer([one.encode() for one in reply], **shape), 0
     return encode_answer(reply.encode(), **shape), 0  # type: ignore[attr-defined]
 
 

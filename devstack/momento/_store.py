@@ -190,6 +190,12 @@ class Keyspace:
         item = self._item(key)
         return None if item is None else item.value
 
+    def check_set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
+        """Raise what ``set`` would raise for these, changing nothing (SetBatch checks all first)."""
+        _check_key(key)
+        _check_item_size(key, value)
+        check_ttl_ms(ttl_ms)
+
     def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         _check_key(key)
         _check_item_size(key, value)

@@ -19,9 +19,19 @@ from dataclasses import dataclass
 
 from .http import Headers, Response
 
-__all__ = ["CachedEntry", "EntryFormatError", "HOP_BY_HOP", "end_to_end"]
+__all__ = ["CachedEntry", "EntryFormatError", "HOP_BY_HOP", "end_to_end", "INVALIDATED", "INVALIDATED_TTL"]
 
 _MAGIC = b"EC1\n"
+
+INVALIDATED = b"EC-invalidated\n"
+"""What the sync Worker stores over another region's copy of a resource once a write to it
+has synced (one SetBatch per region per replay window: Momento has no multi-delete). Not an
+entry (no EC1 header), so a reader takes it as a miss, asks the origin and replaces it
+conditionally, exactly as it replaces any unreadable bytes; same call count as a miss."""
+
+INVALIDATED_TTL = 60
+"""Seconds an ``INVALIDATED`` marker lives: afterwards the key is simply absent, as after a
+Delete. Any value works; short keeps the cache small."""
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus fields that describe the bytes on the wire rather
 # than the representation: the runtime's fetch has already decoded any Content-Encoding, and

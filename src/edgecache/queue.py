@@ -6,6 +6,11 @@
     lease:sync who is replaying (or requeueing into) this region now (SetIf absent + TTL)
     lease:sync:more  a trigger found the lease held: the holder runs again after releasing
 
+Batches (the replayer's window, see ``replay``): ``load_many`` reads a window's records in
+one GetBatch and ``save_many`` writes them back in one SetBatch (more only for records near
+the 5 MB item limit, ``record_batches``); ``add_dead_letters`` and ``remove`` each move a
+window's ids in one sorted-set call.
+
 Why a sorted set: it gives the replayer the oldest writes in one call (SortedSetFetch by
 score, ascending, with a count) and removing a synced write is one call, without a
 read-modify-write of a list. Scores are milliseconds since the epoch; two isolates may write
@@ -32,9 +37,36 @@ from dataclasses import dataclass
 
 from .keys import DLQ_KEY, MORE_WORK_KEY, QUEUE_KEY, SYNC_LEASE_KEY, write_key
 from .momento.client import MomentoClient
-from .writes import WriteRecord
+from .writes import MOMENTO_ITEM_BYTES, RecordFormatError, WriteRecord
 
-__all__ = ["WriteQueue", "QueueStats"]
+__all__ = ["WriteQueue", "QueueStats", "record_batches", "SET_BATCH_BYTES"]
+
+SET_BATCH_BYTES = MOMENTO_ITEM_BYTES
+"""The most record bytes one SetBatch carries. Momento documents no limit for a batch
+request; we keep one no bigger than the largest item it accepts (momento.md §5: 5 MB), so a
+batch is never refused for a size a single Set would pass."""
+
+
+def record_batches(records: list[WriteRecord]) -> list[list[WriteRecord]]:
+    """``records`` in SetBatch groups of at most SET_BATCH_BYTES each, in order (one group
+    for ordinary records; a record near the item limit gets one of its own)."""
+    groups: list[list[WriteRecord]] = []
+    size = 0
+    for record in records:
+        length = len(record.encode()) + len(write_key(record.id))
+        if not groups or size + length > SET_BATCH_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(record)
+        size += length
+    return groups
+
+
+def _decoded(raw: bytes) -> WriteRecord | RecordFormatError:
+    try:
+        return WriteRecord.decode(raw)
+    except RecordFormatError as exc:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -80,6 +112,28 @@ class WriteQueue:
         raw = await self.client.get(write_key(write_id))
         return None if raw is None else WriteRecord.decode(raw)
 
+    async def load_many(self, write_ids: list[str]) -> list[WriteRecord | None | RecordFormatError]:
+        """The records of these ids, in order, in one GetBatch: each a record, None (no
+        record) or the ``RecordFormatError`` its bytes raise (the caller sets it aside)."""
+        raws = await self.client.get_batch([write_key(write_id) for write_id in write_ids])
+        return [None if raw is None else _decoded(raw) for raw in raws]
+
+    async def save_many(self, records: list[WriteRecord]) -> int:
+        """Store these records with a fresh TTL: one SetBatch per ``record_batches`` group (so
+        one for ordinary records). Not atomic: stopped half-way, some are saved and the others
+        still hold what they held, which the replayer survives either way. Returns the calls made."""
+        groups = record_batches(records)
+        for group in groups:
+            await self.client.set_batch([(write_key(r.id), r.encode(), self.ttl_seconds) for r in group])
+        return len(groups)
+
+    async def add_dead_letters(self, scored: list[tuple[str, float]]) -> None:
+        """Put these (id, seconds) in the DLQ (one SortedSetPut, none for none). Their records
+        must already say FAILED, or have just had a fresh TTL (``set_aside``)."""
+        if scored:
+            await self.client.sorted_set_put(DLQ_KEY, [(write_id, at * 1000) for write_id, at in scored],
+                                             ttl_seconds=self.ttl_seconds, refresh_ttl=True)
+
     async def remove(self, write_ids: list[str]) -> None:
         if write_ids:
             await self.client.sorted_set_remove(QUEUE_KEY, write_ids)
@@ -98,6 +152,11 @@ class WriteQueue:
         await self.save(record)
         await self.client.sorted_set_put(DLQ_KEY, [(record.id, now * 1000)], ttl_seconds=self.ttl_seconds, refresh_ttl=True)
         await self.remove([record.id])
+
+    async def keep_unreadable_alive(self, write_id: str) -> None:
+        """The first step of ``set_aside`` alone (UpdateTtl): the batched replay then puts
+        the id in the DLQ and takes it off the queue with the window's other settled writes."""
+        await self.client.update_ttl(write_key(write_id), self.ttl_seconds)
 
     async def set_aside(self, write_id: str, now: float) -> None:
         """Move a queued id whose record cannot be read to the DLQ (three calls), so that it

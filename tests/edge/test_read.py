@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from edgecache.entries import INVALIDATED
 from edgecache.keys import entry_key
 from edgecache.http import Headers
 
@@ -232,6 +233,21 @@ async def test_a_corrupt_entry_is_treated_as_a_miss_and_replaced():
     response = await world.request("GET", "/api/items/1")
     assert response.body == b"good"
     assert world.events("cache.bad_entry")
+    assert (await world.request("GET", "/api/items/1")).headers.get("cache-status").startswith("edgecache; hit")
+
+
+async def test_the_syncs_invalidated_marker_is_a_plain_miss_at_a_miss_cost_and_replaced():
+    # After a write synced in another region, the sync stores entries.INVALIDATED over this
+    # region's copy (one SetBatch per window): readers pay what a miss costs, nothing more.
+    world = EdgeWorld()
+    world.origin.answer("/api/items/1", 200, "fresh")
+    key = entry_key(EDGE + "/api/items/1", Headers(), ())
+    world.keyspace("us-east-1").set(key.encode(), INVALIDATED, 60_000)
+    response = await world.request("GET", "/api/items/1", run_background=False)
+    assert response.body == b"fresh"
+    assert len(world.subrequests) == 2  # Get, origin
+    assert await world.run_background() == 1  # the fill, conditional on the marker it replaces
+    assert not world.events("cache.bad_entry")
     assert (await world.request("GET", "/api/items/1")).headers.get("cache-status").startswith("edgecache; hit")
 
 

@@ -267,6 +267,33 @@ def test_sorted_set_lifecycle(momento: Recording) -> None:
     assert run(client.sorted_set_length("queue")) == 2
 
 
+def test_batches_store_and_read_many_items_in_one_call_each(standin: MomentoStandIn, momento: Recording) -> None:
+    client = client_for(momento)
+    run(client.set_batch([("write:a", b"1", 60), (b"\x00k", b"2", 5)]))
+    assert momento.rpcs == [("SetBatch", m.SetBatchRequest([m.SetRequest(b"write:a", b"1", 60_000),
+                                                            m.SetRequest(b"\x00k", b"2", 5_000)]))]
+    assert stored(standin).remaining_ms(b"\x00k") == 5_000
+    assert run(client.get_batch(["write:a", "absent", b"\x00k"])) == [b"1", None, b"2"]
+    assert [method for method, _ in momento.rpcs] == ["SetBatch", "GetBatch"]
+    run(client.set_batch([]))
+    assert run(client.get_batch([])) == []
+    assert len(momento.requests) == 2  # nothing to do, no call
+
+
+def test_a_set_batch_item_not_stored_fails_the_call_with_the_count() -> None:
+    answers = [m.SetResponse(m.RESULT_OK).encode(), m.SetResponse(0, "too big").encode()]
+    reply = Response(200, {"content-type": grpcweb.CONTENT_TYPE_TEXT}, grpcweb.encode_response_body(answers))
+    with pytest.raises(MomentoUnavailableError, match="1 of 2 items not stored \\(too big\\)"):
+        run(client_for(answering(reply)).set_batch([("a", b"1", 1), ("b", b"2", 1)]))
+
+
+def test_a_batch_answer_with_the_wrong_number_of_items_is_incomplete() -> None:
+    reply = Response(200, {"content-type": grpcweb.CONTENT_TYPE_TEXT},
+                     grpcweb.encode_response_body([m.GetResponse(True, b"x").encode()]))
+    with pytest.raises(MomentoUnavailableError, match="1 answers for 2 items"):
+        run(client_for(answering(reply)).get_batch(["a", "b"]))
+
+
 def test_fetch_by_score_sends_what_the_sdk_sends(momento: Recording) -> None:
     client = client_for(momento)
     run(client.sorted_set_fetch_by_score("queue"))

@@ -60,7 +60,7 @@ def test_request_with_two_data_frames_is_refused() -> None:
 
 def test_text_response_in_one_chunk() -> None:
     body = encode_response_body(b"\x08\x07")
-    assert decode_response(TEXT, body) == grpcweb.Reply(0, "", b"\x08\x07")
+    assert decode_response(TEXT, body) == grpcweb.Reply(0, "", (b"\x08\x07",))
 
 
 def test_text_response_in_several_padded_chunks() -> None:
@@ -69,7 +69,19 @@ def test_text_response_in_several_padded_chunks() -> None:
     trailers = encode_text(encode_trailers_frame(0))
     assert data.endswith(b"=")
     reply = decode_response(TEXT, data + trailers)
-    assert reply == grpcweb.Reply(0, "", b"\x08\x07")
+    assert reply == grpcweb.Reply(0, "", (b"\x08\x07",))
+
+
+def test_a_server_stream_gives_every_message_in_order_and_a_unary_read_refuses_it() -> None:
+    # GetBatch/SetBatch answer one message per item, each its own data frame, then trailers.
+    body = encode_response_body([b"\x08\x02", b"", b"\x08\x03"])
+    assert decode_response(TEXT, body, streaming=True) == grpcweb.Reply(0, "", (b"\x08\x02", b"", b"\x08\x03"))
+    assert decode_response(TEXT, encode_response_body([]), streaming=True).payloads == ()
+    with pytest.raises(GrpcWebError, match="at most one data frame"):
+        decode_response(TEXT, body)
+    per_flush = b"".join(encode_text(frame) for frame in (encode_data_frame(b"a"), encode_data_frame(b"b"),
+                                                           encode_trailers_frame(0)))
+    assert decode_response(TEXT, per_flush, streaming=True).payloads == (b"a", b"b")
 
 
 def test_decode_text_handles_chunks_padding_and_whitespace() -> None:
@@ -92,7 +104,7 @@ def test_any_split_into_padded_chunks_decodes(chunks: list[bytes]) -> None:
 
 def test_binary_response() -> None:
     body = encode_response_body(b"\x08\x07", text=False)
-    assert decode_response(PROTO, body) == grpcweb.Reply(0, "", b"\x08\x07")
+    assert decode_response(PROTO, body) == grpcweb.Reply(0, "", (b"\x08\x07",))
     plain = Headers({"content-type": "application/grpc-web"})
     assert decode_response(plain, body).payload == b"\x08\x07"
 
@@ -112,7 +124,7 @@ def test_error_in_trailer_frame_with_percent_encoded_message() -> None:
 
 def test_trailers_only_response_reads_headers() -> None:
     headers = Headers({"content-type": "application/grpc-web-text", "grpc-status": "16", "grpc-message": "Invalid%20signature"})
-    assert decode_response(headers, b"") == grpcweb.Reply(16, "Invalid signature", None)
+    assert decode_response(headers, b"") == grpcweb.Reply(16, "Invalid signature")
 
 
 def test_trailers_only_ignores_a_foreign_content_type() -> None:

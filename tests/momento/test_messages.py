@@ -76,10 +76,16 @@ CASES: dict[str, object] = {
     "set_request": m.SetRequest(b"k", b"v", 300000),
     "set_request_no_ttl": m.SetRequest(b"k", b""),
     "delete_request": m.DeleteRequest(b"k"),
+    "get_batch_request": m.GetBatchRequest([m.GetRequest(b"write:w1"), m.GetRequest(b"\x00\xff")]),
+    "get_batch_request_empty": m.GetBatchRequest(),
+    "set_batch_request": m.SetBatchRequest([m.SetRequest(b"write:w1", b'{"id":"w1"}', 86400000),
+                                            m.SetRequest(b"k", b"", 1000)]),
     # -- responses -------------------------------------------------------------------
     "sorted_set_put_response": m.SortedSetPutResponse(),
     "sorted_set_remove_response": m.SortedSetRemoveResponse(),
     "set_response": m.SetResponse(),
+    "set_response_ok": m.SetResponse(m.RESULT_OK),
+    "set_response_error": m.SetResponse(0, "too big"),
     "delete_response": m.DeleteResponse(),
     "sorted_set_fetch_found_scores": m.SortedSetFetchResponse(
         True, [E(b"w1", 1700000000123.0), E(b"w2", 0.0), E(b"w3", -2.5)]
@@ -179,8 +185,9 @@ def test_invalid_messages_refuse_to_encode(message: object, match: str) -> None:
 def test_rpcs_cover_every_method_the_client_and_sdk_use() -> None:
     assert set(m.RPCS) == {
         "Get", "Set", "Delete", "SetIf", "SetIfNotExists", "Increment", "UpdateTtl",
-        "SortedSetPut", "SortedSetFetch", "SortedSetRemove", "SortedSetLength",
+        "SortedSetPut", "SortedSetFetch", "SortedSetRemove", "SortedSetLength", "GetBatch", "SetBatch",
     }  # fmt: skip
+    assert m.STREAMING == {"GetBatch", "SetBatch"}
     for request_type, response_type in m.RPCS.values():
         assert request_type.decode(request_type().encode()) == request_type()
         assert callable(response_type.decode)

@@ -20,6 +20,7 @@ from edgecache.sync.replay import (
     KEEPALIVE_RESERVE,
     RUN_RESERVE,
     keep_alive_after,
+    window_cost,
 )
 from edgecache.sync.app import SyncApp
 from edgecache.writes import WriteState
@@ -196,10 +197,12 @@ async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
 
     summary = await w.drain(budget=budget, keep_dead_letters=True)
 
-    # lease, TTL, window 3 + one synced write 6 = 9; a second write would need 7 + 3 + 4 = 14.
-    # Of the 11 left: RUN_RESERVE 3, the fetch, the put and a SortedSetRemove for records
-    # found gone 3, so 5 UpdateTtl of the 7 due; the next run does the other 2.
-    assert (summary.status, summary.synced, summary.kept_alive) == ("budget", 1, 5)
+    # lease, TTL 2 + a window of both writes 10 (fetch, GetBatch, 2 origin, SetBatch, entries
+    # GetBatch, 2 SetIf, the EU SetBatch, remove) = 12: a second window would not fit. Of the
+    # 8 left: RUN_RESERVE 2, the fetch, the put and a SortedSetRemove for records found gone
+    # 3, so 3 UpdateTtl of the 7 due; the next run does the other 4.
+    assert window_cost(2, len(REGIONS)) + 2 + RUN_RESERVE + KEEPALIVE_RESERVE <= 20
+    assert (summary.status, summary.synced, summary.kept_alive, summary.subrequests) == ("budget", 2, 3, 19)
     assert budget.used == summary.subrequests <= 20
     assert w.origin.applied[writes[0].id] == 1
     events = [line["event"] for line in w.logs]
@@ -208,7 +211,7 @@ async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
     await w.queue().release_lease()
 
     summary = await w.drain(keep_dead_letters=True)
-    assert (summary.synced, summary.kept_alive) == (1, 2)
+    assert (summary.synced, summary.kept_alive) == (0, 4)
     assert await dlq_scores(w) == {x.id: w.clock() * 1000 for x in dead}
 
 
@@ -216,7 +219,7 @@ async def test_a_budget_too_small_for_a_write_and_the_reserve_touches_nothing(w)
     await dead_letter(w)
     w.clock.advance(DUE)
     await w.edge_write("PUT", "/items/2", b"x")
-    minimum = 2 + 2 + 7 + RUN_RESERVE + KEEPALIVE_RESERVE
+    minimum = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE + KEEPALIVE_RESERVE
     summary = await w.drain(limit=minimum - 1, keep_dead_letters=True)
     assert (summary.status, summary.subrequests, summary.kept_alive) == ("budget", 0, 0)
 
@@ -242,7 +245,7 @@ async def test_the_keep_alive_starts_only_while_a_last_write_could_still_be_runn
     w.clock.advance(DUE)
     w.origin.seconds_per_request = seconds_per_request
     for n in range(5):
-        await w.edge_write("PUT", f"/items/{n}", b"x")
+        await w.edge_write("PUT", "/items/1", str(n).encode())  # one after the other
     summary = await w.drain(keep_dead_letters=True)
     assert (summary.status, summary.synced, summary.kept_alive) == ("budget", 3, kept)
 

@@ -68,7 +68,7 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert len(hub.sent) == 2 and budget.used == summary.subrequests  # the 2 calls are in the run's count
 
     world, app, hub = live_app()
-    for n in range(8):
+    for n in range(16):  # one window of 16 (window_cost 40 of 45) spares one write's events
         await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
     budget = SubrequestBudget(45)
     summaries = await app._drain([US], budget)

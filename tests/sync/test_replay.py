@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import email.utils
 
-import base64
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
+from edgecache.entries import INVALIDATED
+from edgecache.momento import grpcweb
+from edgecache.momento import messages as m
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
-from edgecache.sync.replay import (RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
-                                   retry_after_seconds, write_cost)
+from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
+                                   retry_after_seconds, window_cost, write_cost)
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
 from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, env
@@ -55,7 +57,10 @@ async def test_writes_replay_oldest_first_across_several_windows(w):
     writes = [await w.edge_write("PUT", f"/items/{n % 7}", str(n).encode()) for n in range(25)]
     summary = await w.drain()
     assert (summary.status, summary.synced, summary.remaining) == ("drained", 25, 0)
-    assert [key for _, key in w.origin.applied_order] == [x.id for x in writes]
+    for n in range(7):  # resources go concurrently; each one's writes in queue order
+        path = f"/items/{n}"
+        assert [key for resource, key in w.origin.applied_order if resource == path] == [
+            x.id for x in writes if x.path == path]
 
 
 async def test_delete_is_replayed(w):
@@ -189,9 +194,9 @@ async def test_a_crashed_run_blocks_its_region_for_one_lease_ttl_not_lease_secon
 
 async def test_a_long_run_renews_its_lease_so_no_one_else_gets_in():
     w = World(SYNC_WALL_MS="40000", LEASE_SECONDS="90")
-    w.origin.seconds_per_request = 4
+    w.origin.seconds_per_request = 4  # one resource: its writes go one after the other
     for n in range(10):
-        await w.edge_write("PUT", f"/items/{n}", b"x")
+        await w.edge_write("PUT", "/items/1", str(n).encode())
     intruder_got_it = []
 
     async def fetch(request):
@@ -208,7 +213,7 @@ async def test_a_long_run_renews_its_lease_so_no_one_else_gets_in():
 async def test_a_run_whose_lease_was_taken_stops_and_leaves_the_new_holders_lease_alone():
     w = World()
     w.origin.seconds_per_request = 6  # after one write, the lease needs renewing
-    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(3)]
+    writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
     taken = False
 
     async def fetch(request):
@@ -220,17 +225,20 @@ async def test_a_run_whose_lease_was_taken_stops_and_leaves_the_new_holders_leas
         return await w.fetch(request)
 
     summary = await w.drain(fetch=fetch)
-    assert (summary.status, summary.synced) == ("error", 1)
+    # Stopped before the next round (the renewal failed), before any bookkeeping: the first
+    # write is applied but still QUEUED, and the new holder's replay gets its stored answer.
+    assert (summary.status, summary.synced) == ("error", 0)
     assert w.events("replay.lease_lost")
     assert await w.raw.client(US).get("lease:sync") == b"intruder"
     assert [w.origin.applied[x.id] for x in writes] == [1, 0, 0]
+    assert (await record_of(w, writes[0].id)).state is WriteState.QUEUED
 
 
 async def test_wall_time_is_clamped_below_the_lease():
     w = World(LEASE_SECONDS="40", SYNC_WALL_MS="20000", ORIGIN_TIMEOUT_MS="20000")
     w.origin.seconds_per_request = 4
     for n in range(6):
-        await w.edge_write("PUT", f"/items/{n}", b"x")
+        await w.edge_write("PUT", "/items/1", str(n).encode())  # one after the other
     summary = await w.drain()
     # lease 40 s - origin timeout 20 s - margin 10 s = 10 s of starting writes: t=0, 4, 8.
     assert (summary.status, summary.synced) == ("budget", 3)
@@ -382,7 +390,7 @@ async def test_a_crash_after_saving_synced_is_finished_by_the_next_run(w):
 
     summary = await w.drain()
     assert (summary.remaining, summary.synced, len(w.origin.requests)) == (0, 0, 1)
-    assert await w.raw.client(EU).get(write.entry_key) is None  # the other region re-reads
+    assert await w.raw.client(EU).get(write.entry_key) == INVALIDATED  # the other region re-reads
     w.clock.advance(ENTRY_TTL + 1)
     assert await w.entry(write) is None  # the dirty entry is back on the route's TTL
     [line] = w.events("replay.resumed")
@@ -459,13 +467,14 @@ async def test_a_crash_at_any_subrequest_loses_nothing_and_applies_nothing_twice
             else:
                 assert stored.state is WriteState.SYNCED, f"crash at {at}: {write.id} is {stored.state.value}"
                 assert w.origin.applied[write.id] == 1, f"crash at {at}"
-        assert w.origin.state["/items/1"] == (writes[1].id, b"2"), f"crash at {at}"
+        assert w.origin.state["/items/1"] == (writes[2].id, b"2"), f"crash at {at}"
 
 
 async def _crash_scenario(w: World, outcome: str, crash_at: int | None, budget: SubrequestBudget | None = None):
-    """Two writes to one resource and one to another; the first answers ``outcome`` once."""
-    writes = [await w.edge_write("PUT", "/items/1", b"1"), await w.edge_write("PUT", "/items/1", b"2"),
-              await w.edge_write("PUT", "/items/2", b"3")]
+    """Two writes to one resource and one each to two others, in one batched window (the
+    second write to /items/1 waits for the first's SetBatch); the first answers ``outcome`` once."""
+    writes = [await w.edge_write("PUT", "/items/1", b"1"), await w.edge_write("PUT", "/items/2", b"3"),
+              await w.edge_write("PUT", "/items/1", b"2"), await w.edge_write("PUT", "/items/3", b"4")]
     if outcome != "200":
         w.origin.fail(outcome, write_id=writes[0].id)
     if crash_at is None:
@@ -620,7 +629,7 @@ async def test_a_synced_write_returns_its_entry_to_the_route_ttl_and_clears_othe
     write = await w.edge_write("PUT", "/items/1", b"a")
     await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
     await w.drain()
-    assert await w.raw.client(EU).get(write.entry_key) is None
+    assert await w.raw.client(EU).get(write.entry_key) == INVALIDATED  # a miss for its readers
     clean = await w.entry(write)
     assert (clean.dirty_write, clean.ttl, clean.body) == (None, ENTRY_TTL, b"a")  # no longer "pending-write"
     w.clock.advance(ENTRY_TTL + 1)  # no longer the dirty entry's hour: the route's TTL
@@ -634,10 +643,10 @@ async def test_a_newer_dirty_entry_written_during_the_refresh_is_not_overwritten
 
     async def edge_writes_right_after_the_entry_is_read(request):
         response = await w.fetch(request)
-        query = parse_qs(urlsplit(request.url).query)
-        key = query.get("key", [None])[0] or base64.urlsafe_b64decode(query.get("key_base64", [""])[0] + "==").decode()
-        if request.method == "GET" and key == first.entry_key and not newer:
-            newer.append(await w.edge_write("PUT", "/items/1", b"newer"))
+        if urlsplit(request.url).path.endswith("/GetBatch") and not newer:
+            asked = m.GetBatchRequest.decode(grpcweb.decode_request_body(request.body))
+            if first.entry_key.encode() in [item.cache_key for item in asked.items]:
+                newer.append(await w.edge_write("PUT", "/items/1", b"newer"))
         return response
 
     w.origin.faults.clear()
@@ -663,7 +672,7 @@ async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w):
     assert (summary.status, summary.synced, summary.remaining) == ("drained", 1, 0)
     assert (await record_of(w, write.id)).state is WriteState.SYNCED
     [line] = w.events("replay.best_effort_failed")
-    assert (line["write_id"], line["step"]) == (write.id, f"entry in {EU}")
+    assert (line["write_ids"], line["step"]) == (write.id, f"entries in {EU}")
 
 
 # -- budgets -----------------------------------------------------------------------------------
@@ -671,11 +680,11 @@ async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w):
 
 @pytest.mark.parametrize("fault", [None, "409", "503"], ids=["synced", "dead letter", "retry"])
 async def test_per_write_cost(fault):
-    # What write_cost and RUN_RESERVE mean: the check before each write leaves enough for that
-    # write's dearest outcome and the end of the run, so whatever the budget no subrequest is
-    # ever refused mid-write, the lease is released and the rest counted; below lease + queue
-    # TTL + one window + one write + the end, the run touches nothing.
-    least = 2 + 2 + write_cost(len(REGIONS)) + RUN_RESERVE
+    # What window_cost and RUN_RESERVE mean: the check before each window leaves enough for
+    # its writes' dearest outcomes and the end of the run, so whatever the budget no
+    # subrequest is ever refused mid-window, the lease is released and the rest counted; below
+    # lease + queue TTL + a window of one write + the end, the run touches nothing.
+    least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE
     for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
         w = World()
         for n in range(4):
@@ -697,32 +706,35 @@ async def test_one_write_costs_what_the_comment_says(w):
     await w.edge_write("PUT", "/items/2", b"b")
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
-    # fixed: lease, queue TTL, window, release, length, "more work?" mark = 6; one SortedSetRemove for the synced
-    # write; synced write 6 (load, origin, save, entry get, entry TTL, delete in EU);
-    # dead-lettered write 7 (load, origin, entry get, entry delete, Set, SortedSetPut, Remove).
+    # run: lease, queue TTL, release, length, "more work?" mark = 5; the window 11: the
+    # SortedSetFetch, one GetBatch of both records, 2 origin calls, one SetBatch of both
+    # settled records, the DLQ SortedSetPut, one GetBatch of both entries, 2 SetIf (one
+    # clean, one expired at once), one SetBatch of INVALIDATED in EU, one SortedSetRemove.
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 6 + 1 + 6 + 7
-    assert max(6, 7) <= write_cost(len(REGIONS))
+    assert summary.subrequests == 5 + 11
+    assert 11 <= window_cost(2, len(REGIONS)) == 12  # the unused slot: a lease renewal
+    assert write_cost(len(REGIONS)) == 2
 
 
 async def test_the_run_stops_cleanly_when_the_budget_cannot_cover_another_write(w):
     for n in range(5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    budget = SubrequestBudget(25)
+    # lease + TTL 2 and the end 2 leave 15: a window of 3 writes (8 + 2 x 3 = 14), not of 4.
+    budget = SubrequestBudget(19)
     summary = await w.drain(budget=budget)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
-    assert budget.used <= 25 and summary.subrequests == budget.used
+    assert budget.used <= 19 and summary.subrequests == budget.used
     assert (await w.drain()).synced == 2  # the next trigger carries on
 
 
 async def test_the_run_stops_between_windows_when_the_next_window_does_not_fit(w):
-    for n in range(12):
+    for n in range(BATCH_SIZE + 5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL + first window = 3, ten synced writes x 6 = 60: 11 left, and the next
-    # window needs 2 + a write (7) + the end (3) = 12.
-    summary = await w.drain(limit=74)
-    assert (summary.status, summary.synced, summary.remaining) == ("budget", 10, 2)
-    assert summary.subrequests == 63 + 3  # then the end: one removal, the lease, the length
+    # lease + TTL 2, a full window budgeted at window_cost(20) = 48 and spending 46 (no DLQ
+    # put, no renewal): 4 left, and the next window needs 8 + a write 2 + the end 2.
+    summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE)
+    assert (summary.status, summary.synced, summary.remaining) == ("budget", BATCH_SIZE, 5)
+    assert summary.subrequests == 2 + 46 + 2  # then the end: the lease, the length
 
 
 @pytest.mark.parametrize("spender", ["another drain", "someone while the origin answers"])
@@ -768,7 +780,7 @@ async def test_a_budget_too_small_for_one_write_touches_nothing(w):
 async def test_the_wall_time_stops_the_run(w):
     w.origin.seconds_per_request = 8  # SYNC_WALL_MS default: 20 s
     for n in range(5):
-        await w.edge_write("PUT", f"/items/{n}", b"x")
+        await w.edge_write("PUT", "/items/1", str(n).encode())  # one after the other: t=0, 8, 16
     summary = await w.drain()
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
 

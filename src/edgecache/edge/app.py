@@ -58,7 +58,7 @@ from .. import __version__
 from ..json_bounds import JSONBodyError, loads_bounded
 from ..admin import admitted, queue_report
 from ..config import Config
-from ..entries import CachedEntry, EntryFormatError, end_to_end
+from ..entries import INVALIDATED, CachedEntry, EntryFormatError, end_to_end
 from ..http import Background, Clock, Fetch, FetchError, FetchTimeout, Headers, Request, Response, fetch_with_timeout
 from ..keys import entry_key, normalise_percent_encoding
 from ..live import (NO_HUB_MESSAGE, LiveError, LiveHub, channel_for_path, check_channel, mint_token, parse_since,
@@ -239,7 +239,8 @@ class EdgeApp:
             try:
                 entry = CachedEntry.decode(found)
             except EntryFormatError as exc:
-                self.log("cache.bad_entry", level="warning", region=region, error=str(exc))  # replaced below
+                if found != INVALIDATED:  # the sync's marker for a stale copy is an ordinary miss
+                    self.log("cache.bad_entry", level="warning", region=region, error=str(exc))  # replaced below
             else:
                 now = self.clock()
                 remaining = entry.remaining(now)

@@ -3,8 +3,9 @@
 Two APIs, because neither does everything (momento.md §2–§3):
 
 - REST (``api.cache.<cell>``) for get/set/delete/publish: documented and stable, raw bodies.
-- gRPC-web (``web.cache.<cell>``) for sorted sets, SetIf and Increment/UpdateTtl, which
-  REST lacks: ``POST <grpc_url>/cache_client.Scs/<Method>``, one base64 data frame,
+- gRPC-web (``web.cache.<cell>``) for sorted sets, SetIf, Increment/UpdateTtl and the
+  batches (GetBatch/SetBatch, server-streaming: one answer per item in one HTTP response),
+  which REST lacks: ``POST <grpc_url>/cache_client.Scs/<Method>``, one base64 data frame,
   exactly as ``@gomomento/sdk-web`` sends it.
 
 Every call is one ``fetch_with_timeout`` (the Workers runtime has no per-request timeout)
@@ -35,11 +36,18 @@ from .errors import (
 from .messages import (
     ORDER_ASCENDING,
     ORDER_DESCENDING,
+    RESULT_OK,
     ByScore,
+    GetBatchRequest,
+    GetRequest,
+    GetResponse,
     IncrementRequest,
     IncrementResponse,
+    SetBatchRequest,
     SetIfRequest,
     SetIfResponse,
+    SetRequest,
+    SetResponse,
     SortedSetElement,
     SortedSetFetchRequest,
     SortedSetFetchResponse,
@@ -277,6 +285,32 @@ class MomentoClient:
             return False
         raise self._context_error(MomentoUnavailableError, "UpdateTtl", "the reply names no result (set/not_set/missing)")
 
+    # -- gRPC-web: batches (server-streaming) ------------------------------------------
+
+    async def get_batch(self, keys: Iterable[Key]) -> list[bytes | None]:
+        """Many Gets in one call (``GetBatch``): each key's value or None on a miss, in the
+        order given (the n-th answer is the n-th key's, as the SDK reads it). No keys, no call."""
+        items = [GetRequest(_nonempty_key(key)) for key in keys]
+        if not items:
+            return []
+        replies = await self._streamed("GetBatch", GetBatchRequest(items), GetResponse, len(items))
+        return [reply.cache_body if reply.hit else None for reply in replies]
+
+    async def set_batch(self, items: Iterable[tuple[Key, bytes, int]]) -> None:
+        """Many Sets in one call (``SetBatch``): ``(key, value, ttl_seconds)`` each, stored
+        independently (not atomically: an error names how many were stored). No items, no
+        call. Callers bound the request's size (``replay`` keeps one under an item's 5 MB)."""
+        requests = [SetRequest(_nonempty_key(key), bytes(value), _positive_int("ttl_seconds", ttl) * 1000)
+                    for key, value, ttl in items]
+        if not requests:
+            return
+        replies = await self._streamed("SetBatch", SetBatchRequest(requests), SetResponse, len(requests))
+        failed = [reply for reply in replies if reply.result != RESULT_OK]
+        if failed:
+            raise self._context_error(MomentoUnavailableError, "SetBatch",
+                                      f"{len(failed)} of {len(replies)} items not stored "
+                                      f"({self._scrub(failed[0].message) or 'no reason given'})")
+
     # -- plumbing --------------------------------------------------------------------
 
     def _rest_headers(self, *extra: tuple[str, str]) -> Headers:
@@ -306,15 +340,30 @@ class MomentoClient:
             ) from exc
 
     async def _unary(self, method: str, message: _Encodable, response_type: type[_Msg]) -> _Msg:
-        """One gRPC-web unary call: HTTP errors first (a proxy may answer), then the
-        grpc-status from trailers or headers, then the one response message."""
+        """One gRPC-web unary call: the one response message (see ``_call``)."""
+        [reply] = await self._call(method, message, response_type)
+        return reply
+
+    async def _streamed(self, method: str, message: _Encodable, response_type: type[_Msg], expected: int) -> list[_Msg]:
+        """One server-streaming gRPC-web call (the whole stream is one HTTP response): its
+        ``expected`` response messages, in request order."""
+        replies = await self._call(method, message, response_type, streaming=True)
+        if len(replies) != expected:
+            raise self._context_error(MomentoUnavailableError, method,
+                                      f"{len(replies)} answers for {expected} items (incomplete response)")
+        return replies
+
+    async def _call(self, method: str, message: _Encodable, response_type: type[_Msg], *,
+                    streaming: bool = False) -> list[_Msg]:
+        """One gRPC-web call: HTTP errors first (a proxy may answer), then the grpc-status
+        from trailers or headers, then the response messages (exactly one when unary)."""
         url = f"{self._endpoints.grpc_url}/cache_client.Scs/{method}"
         body = grpcweb.encode_request_body(message.encode())
         response = await self._send(method, Request("POST", url, self._grpc_headers, body))
         if not response.ok and "grpc-status" not in response.headers:
             raise self._http_error(method, response)  # a proxy or load balancer answered
         try:
-            reply = grpcweb.decode_response(response.headers, response.body)
+            reply = grpcweb.decode_response(response.headers, response.body, streaming=streaming)
         except grpcweb.GrpcWebError as exc:
             if not response.ok:
                 raise self._http_error(method, response) from exc
@@ -324,12 +373,12 @@ class MomentoClient:
                 method, reply.status, self._scrub(reply.message), cache=self._cache,
                 http_status=None if response.ok else response.status,  # 200 is not an error status
             ))
-        if reply.payload is None:
+        if reply.payload is None and not streaming:
             raise self._context_error(
                 MomentoUnavailableError, method, "grpc-status 0 but no message (incomplete response)"
             )
         try:
-            return response_type.decode(reply.payload)  # type: ignore[attr-defined]
+            return [response_type.decode(payload) for payload in reply.payloads]  # type: ignore[attr-defined]
         except ValueError as exc:  # protobuf.DecodeError, or a field that breaks a message rule
             raise self._context_error(
                 MomentoUnavailableError, method, f"the reply is not a valid {response_type.__name__} ({exc})"
@@ -357,6 +406,13 @@ class MomentoClient:
 
 def _as_bytes(value: Key) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _nonempty_key(key: Key) -> bytes:
+    raw = _as_bytes(key)
+    if not raw:
+        raise ValueError("a cache key must not be empty")
+    return raw
 
 
 def _positive_int(name: str, value: int) -> int:

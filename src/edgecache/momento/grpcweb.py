@@ -116,11 +116,17 @@ class Frame:
 
 @dataclass(frozen=True)
 class Reply:
-    """A unary call's outcome: the status, its message, and the one data payload if any."""
+    """A call's outcome: the status, its message, and the data payloads in order (at most
+    one for a unary call; one per item for a server-streaming one)."""
 
     status: int
     message: str
-    payload: bytes | None
+    payloads: tuple[bytes, ...] = ()
+
+    @property
+    def payload(self) -> bytes | None:
+        """A unary call's one message, or None."""
+        return self.payloads[0] if self.payloads else None
 
 
 # -- frames ----------------------------------------------------------------------------
@@ -244,16 +250,19 @@ def decode_request_body(body: bytes, content_type: str | None = None) -> bytes:
 
 
 def encode_response_body(
-    message: bytes | None, status: int = 0, status_message: str = "", text: bool = True
+    message: bytes | list[bytes] | None, status: int = 0, status_message: str = "", text: bool = True
 ) -> bytes:
-    """Server side: a data frame (unless ``message`` is None) then the trailers frame."""
-    frames = b"" if message is None else encode_data_frame(message)
+    """Server side: a data frame per message (none for None; a list for a server-streaming
+    answer) then the trailers frame."""
+    messages = [] if message is None else [message] if isinstance(message, bytes) else message
+    frames = b"".join(encode_data_frame(one) for one in messages)
     frames += encode_trailers_frame(status, status_message)
     return encode_text(frames) if text else frames
 
 
-def decode_response(headers: HeaderLookup, body: bytes, text: bool = True) -> Reply:
-    """Client side: read a unary response into a :class:`Reply`.
+def decode_response(headers: HeaderLookup, body: bytes, text: bool = True, *, streaming: bool = False) -> Reply:
+    """Client side: read a response into a :class:`Reply` (``streaming``: a server-streaming
+    call's, with any number of data frames; else a unary one's, with at most one).
 
     The trailer frame wins over header trailers; headers alone are the trailers-only form.
     No status anywhere means the body was cut short.
@@ -265,7 +274,7 @@ def decode_response(headers: HeaderLookup, body: bytes, text: bool = True) -> Re
         raw = decode_text(body) if is_text_mode(get("content-type"), default=text) else body
         frames = parse_frames(raw)
     data = [f.payload for f in frames if not f.is_trailers]
-    if len(data) > 1:
+    if len(data) > 1 and not streaming:
         raise GrpcWebError(f"a unary response has at most one data frame, this one has {len(data)}")
     trailers: Mapping[str, str | None] = {}
     for frame in frames:
@@ -280,4 +289,4 @@ def decode_response(headers: HeaderLookup, body: bytes, text: bool = True) -> Re
     except ValueError as exc:
         raise GrpcWebError(f"grpc-status {status_raw!r} is not a number") from exc
     message = decode_grpc_message(message_raw) if message_raw else ""
-    return Reply(status, message, data[0] if data else None)
+    return Reply(status, message, tuple(data))

@@ -1,48 +1,69 @@
 """Replay one region's queued writes to the origin: in order per resource, exactly once as
 the origin sees it, with retries, backoff and a dead-letter queue.
 
-One run (``drain_region``) is: take the region's lease, walk the queue oldest first, send
-each write to the origin, settle it, release the lease. Every network call goes through the
-injected ``fetch``; time and randomness are parameters, so the whole thing runs on CPython
-against the Momento stand-in and a fake origin. This module only sequences that I/O: what
-an origin outcome leads to (synced, retry after backoff, dead letter) and the origin request
-itself are pure decisions in ``writes`` (``settle``, ``origin_request``), and the dead-letter
-queue's keep-alive and admin operations live in ``dead_letters``.
+One run (``drain_region``) is: take the region's lease, then *windows* until the queue is
+drained or the budget or the wall time is used up, then release the lease. A window is a
+handful of Momento calls around many origin calls:
 
-Why it is safe (the properties the tests check):
+    1  SortedSetFetch     the next (up to BATCH_SIZE) queued ids, oldest first
+    2  GetBatch           their records, in one call
+    3  origin             each sendable write (``_send_batch``: resources concurrently,
+                          up to ORIGIN_CONCURRENCY at a time, each resource's writes in order)
+    4  SetBatch           every record whose state changed (synced, failed, retried)
+    5  UpdateTtl          per unreadable record (rare; ``set_aside``'s first step)
+    6  SortedSetPut       the dead letters (new and resumed) into the DLQ, in one call
+    7  entries            own region: one GetBatch of the settled writes' entries, then one
+                          SetIf equal per entry to clean; each other region: one SetBatch of
+                          ``entries.INVALIDATED`` markers for the synced keys (Momento has no
+                          multi-delete), deduplicated by key
+    8  SortedSetRemove    every settled id off the queue, in one call
 
-* **Never lost.** A write leaves the queue only after its record says SYNCED or it sits in
-  the DLQ. A crash before the record is saved leaves it QUEUED (REPLAYING is never
-  written), and the next run replays it; a crash after leaves a SYNCED or FAILED record
-  still queued, and the next run finishes that write's bookkeeping (cache refresh, move to
-  the DLQ) without asking the origin again. A record this version cannot read is moved to
-  the DLQ rather than left to stop the region's queue. A dead letter is never attempted
-  again, yet Momento drops every item within 24 h: so each cron run, after its replay work,
-  keeps alive the dead letters that entered the last sixth of their TTL (4 h of 24 h, about
-  240 sweeps to get it done; ``dead_letters.keep_alive``): UpdateTtl on the record, then
-  the id re-scored to now, which also renews the DLQ's TTL. One dead letter costs about one
-  call a day; a record found gone is reported as ``dlq.LOST`` and its id dropped.
+So a window of w writes in n regions costs ``window_cost(w, n)`` = 2w + n + 6 at most (the
+2 per write: its origin call and its own entry's SetIf), and a run adds 4 (lease, queue TTL,
+release, length). With the default budget of 45 and three regions one webhook run replays 16
+writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE costs
+1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were batched:
+5 + (n - 1) per write.) Every network call goes through the injected ``fetch``; time and
+randomness are parameters, so the whole thing runs on CPython against the Momento stand-in
+and a fake origin. This module only sequences that I/O: what an origin outcome leads to
+(synced, retry after backoff, dead letter) and the origin request itself are pure decisions
+in ``writes`` (``settle``, ``origin_request``), and the dead-letter queue's keep-alive and
+admin operations live in ``dead_letters``.
+
+Why it is safe (the properties the tests check, ``tests/sync``: a crash at every subrequest
+of a batched run, and the property test):
+
+* **Never lost.** A write leaves the queue (step 8) only after its record says SYNCED or it
+  sits in the DLQ (steps 4 and 6 come first). A crash before step 4 leaves every record of
+  the window QUEUED (REPLAYING is never written) and the next run replays them; SetBatch is
+  not atomic, so a crash inside it leaves some saved and some not, each case one of the two
+  just described. A crash after step 4 leaves SYNCED or FAILED records still queued, and the
+  next run finishes their bookkeeping (steps 6-8) without asking the origin again. A record
+  this version cannot read is moved to the DLQ rather than left to stop the region's queue.
+  A dead letter is never attempted again, yet Momento drops every item within 24 h: so each
+  cron run, after its replay work, keeps alive the dead letters that entered the last sixth
+  of their TTL (``dead_letters.keep_alive``).
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
-  the origin stores its answer per key: a crash between the origin's 2xx and our
-  bookkeeping only makes the next run receive that stored answer again.
-* **Ordered per resource.** Writes are walked in queue order; once a write to a resource
-  cannot go now (backoff, or it just failed transiently) every later write to that resource
-  waits for the next run. Other resources carry on. Of two concurrent runs (webhook and
-  cron) the lease lets exactly one through, and a run stops well before its lease expires.
-  The lease key lives one write long (``lease_ttl``) and is renewed (SetIf equal) before a
-  write that could outlive it, so a crashed run blocks its region for seconds; a run that
-  finds its lease taken stops at once and leaves the new holder's lease alone.
+  the origin stores its answer per key: a crash between the origin's 2xx and step 4 only
+  makes the next run receive that stored answer again.
+* **Ordered per resource.** Writes are walked in queue order; a resource's writes go one
+  after the other (the next only once the previous one answered), different resources at
+  once. Once a write to a resource cannot go now (backoff, or it just failed transiently)
+  every later write to that resource waits for a later run. Of two concurrent runs (webhook
+  and cron) the lease lets exactly one through. The lease key lives one origin round long
+  (``lease_ttl``) and is renewed (SetIf equal) before a round of origin calls that could
+  outlive it — one renewal per window is budgeted, a window that would need a second stops
+  sending — so a crashed run blocks its region for ``lease_ttl`` (20 s by default) at most;
+  a run that finds its lease taken stops at once and leaves the new holder's lease alone.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
-  plus a Delete when set) and runs again. Either the second try wins, or the lease was taken
-  after the mark was set and its holder reads the mark (``drain_region``). So a write queued
-  during a run is replayed by that run's call or the next, not left for the cron.
+  plus a Delete when set) and runs again (``drain_region``).
 * **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
   (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
-  :class:`SubrequestBudget`; a run only starts a write it can finish, and stops with status
-  ``"budget"`` so the next trigger continues where it left off. The keep-alive gets what the
-  replay leaves, bounded per run, plus a reserve of ``KEEPALIVE_RESERVE`` the replay does
-  not touch: a region whose backlog eats every run's budget must not lose its dead letters.
+  :class:`SubrequestBudget`; a window is sized, before it starts, to what the budget can
+  finish (``window_cost``, re-checked once the records' sizes are known), and a run stops
+  with status ``"budget"`` so that a continuation or the next trigger goes on. The
+  keep-alive gets what the replay leaves, plus a reserve of ``KEEPALIVE_RESERVE``.
 
 Errors: none of its own. Momento errors end the run with status ``"error"`` and a
 ``budget.BudgetExhausted`` with ``"budget"``; either way nothing is lost, the queue still
@@ -58,16 +79,16 @@ from typing import Awaitable, Callable
 
 from ..admin import at_risk_after
 from ..config import SyncConfig
-from ..entries import CachedEntry, EntryFormatError
+from ..entries import INVALIDATED, INVALIDATED_TTL, CachedEntry, EntryFormatError
 from ..http import Clock, Fetch, FetchError, FetchTimeout, Response, fetch_with_timeout
 from ..keys import QUEUE_KEY
 from ..logs import Log
 from ..momento.errors import MomentoError
-from ..queue import WriteQueue
+from ..queue import WriteQueue, record_batches
 from ..regional import RegionalClients
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
-from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, origin_request,  # noqa: F401
-                      retry_after_seconds, settle)
+from ..writes import (RecordFormatError, Settlement, WriteRecord, WriteState, backoff_seconds,  # noqa: F401
+                      origin_request, retry_after_seconds, settle)
 from .budget import BudgetExhausted, SubrequestBudget
 # The keep-alive's constants are re-exported: they were defined here before.
 from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
@@ -78,81 +99,89 @@ __all__ = [
     "needs_continuation",
     "backoff_seconds",
     "write_cost",
+    "window_cost",
     "RUN_RESERVE",
     "BATCH_SIZE",
+    "ORIGIN_CONCURRENCY",
     "KEEPALIVE_BATCH",
     "KEEPALIVE_RESERVE",
     "keep_alive_after",
 ]
 
-BATCH_SIZE = 10
-"""Queued ids fetched per SortedSetFetch; more windows follow while the budget allows."""
+BATCH_SIZE = 20
+"""Queued writes per window: one SortedSetFetch and one GetBatch read them all. It also
+bounds a window's memory: 20 records of the default 1 MB bodies are about 28 MB (a Worker
+isolate has 128 MB); with ``MAX_BODY_BYTES`` near its 3.8 MB ceiling, lower it."""
 
-RUN_RESERVE = 3
-"""Subrequests kept back for the end of every run: one SortedSetRemove for the synced writes
-not yet removed, one delete of the lease, one SortedSetLength for ``remaining``."""
+ORIGIN_CONCURRENCY = 6
+"""Origin requests in flight at once: a Worker invocation keeps six connections open at a
+time (more wait in the runtime's own queue), and one round of them is what the lease must
+outlast."""
 
-_WINDOW_COST = 2
-"""Before the next window: the SortedSetRemove of the previous window's settled writes, then
-the SortedSetFetch."""
+RUN_RESERVE = 2
+"""Subrequests kept back for the end of every run: the delete of the lease and one
+SortedSetLength for ``remaining``."""
 
-_MIN_RUN_COST = 2 + _WINDOW_COST + RUN_RESERVE
-"""A run's fixed costs (lease, queue TTL, one window, the end), before any write."""
+_RUN_START = 2
+"""The lease (SetIf absent) and the queue's TTL (UpdateTtl)."""
+
+RECORD_GROWTH_BYTES = 2048
+"""How much a record may grow when settled (``last_error`` quotes up to 200 characters of the
+origin's answer, JSON-escaped): the SetBatch groups are planned with it before the origin is
+asked, so the save never needs more calls than were budgeted."""
 
 LEASE_MARGIN_SECONDS = 10.0
-"""Time the lease must outlast the run by, beyond the last origin call: the Momento calls that
-settle the last write. A run that outlived its lease could overlap the next one and break the
+"""Time the lease must outlast a round of origin calls by: the Momento calls that settle
+the window. A run that outlived its lease could overlap the next one and break the
 per-resource order (the origin would still apply each write once, thanks to the key)."""
 
 LEASE_SLACK_SECONDS = 5.0
-"""How much longer than one write the lease lives: it is renewed (one SetIf equal) before a
-write that would start with less than ``origin_timeout + LEASE_MARGIN_SECONDS`` of it left,
-so a run renews about every this many seconds, and a crashed run blocks its region for
-``lease_ttl`` at most (20 s with the default 10 s origin timeout), not LEASE_SECONDS."""
+"""How much longer than one round the lease lives: it is renewed (one SetIf equal) before a
+round that would start with less than ``origin_timeout + LEASE_MARGIN_SECONDS`` of it left,
+so a crashed run blocks its region for ``lease_ttl`` at most (25 s with the default 10 s
+origin timeout), not LEASE_SECONDS."""
 
 
 def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
-    """The lease key's TTL: one write (origin call and bookkeeping) plus the slack, never more
-    than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
+    """The lease key's TTL: one round of origin calls and the bookkeeping plus the slack,
+    never more than LEASE_SECONDS (which bounds a whole run, see ``_Run._wall_seconds``)."""
     return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
 
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
-(see ``_replay_one``): far more than the edge's three concurrent calls take."""
+(see ``_Window``): far more than the edge's three concurrent calls take."""
 
 
 class _LeaseLost(Exception):
     """The lease expired and another run holds it now: this run must stop at once."""
 
 
-class _RecordNotYetStored(Exception):
-    """A queued id whose record the edge is still writing: the run must stop here."""
-
-
 def write_cost(region_count: int) -> int:
-    """Worst-case subrequests to settle one queued write, checked before each write.
+    """What one more write adds to a window, at most: its origin request and the SetIf that
+    cleans its own entry (a resumed record: that SetIf only; an unreadable one: its UpdateTtl).
+    Everything else in a window is paid once for all its writes (``window_cost``)."""
+    return 2
 
-        load the record (Get)                                        1
-        the origin request                                           1
-        then the dearest outcome of:
-          synced:       save record (Set) 1, read own entry (Get) 1,
-                        UpdateTtl own entry 1, Delete entry in each
-                        other region (n - 1)                      n + 2
-          dead-letter:  read own entry 1, Delete it 1,
-                        queue.dead_letter (Set, SortedSetPut,
-                        SortedSetRemove) 3                            5
-          retry:        save record (Set)                             1
 
-    Records an interrupted run left behind cost less and send nothing to the origin: SYNCED
-    is load + the entry refresh (n + 1), FAILED load + dead_letter + own entry (6), an
-    unreadable one load + set_aside (4).
+def window_cost(writes: int, region_count: int, record_batches: int = 1) -> int:
+    """Worst-case subrequests of a window of ``writes`` queued writes (module docstring):
 
-    The SortedSetRemove of synced writes is batched per window (see ``_WINDOW_COST`` and
-    ``RUN_RESERVE``). With two regions that is 7, and the default budget of 45 leaves room
-    for at least five writes per run after the fixed costs (lease, queue TTL, window, end).
+        SortedSetFetch 1, GetBatch 1, SetBatch ``record_batches`` (1 unless records
+        near 5 MB), DLQ SortedSetPut 1, own entries GetBatch 1, INVALIDATED SetBatch
+        in each other region (n - 1), SortedSetRemove 1, one lease renewal 1
+                                                                     n + 5 + record_batches
+        per write (``write_cost``)                                   2 x writes
+
+    A run adds ``_RUN_START`` and ``RUN_RESERVE``; so one write alone costs 2 + 9 + 2 + 2 =
+    15 with three regions, and the default budget of 45 replays (45 - 4 - 9) / 2 = 16.
     """
-    return 2 + max(region_count + 2, 5)
+    return 2 + record_batches + 3 + (region_count - 1) + 1 + write_cost(region_count) * writes
+
+
+def _min_run_cost(region_count: int) -> int:
+    """A run's fixed costs and one window of one write: less than that does nothing useful."""
+    return _RUN_START + window_cost(1, region_count) + RUN_RESERVE
 
 
 @dataclass(frozen=True)
@@ -225,6 +254,7 @@ async def drain_region(
         )
 
     started_used = budget.used
+    least = _min_run_cost(len(regions.names))
     summaries = [await fresh_run().run(holder_id)]
     for _ in range(MAX_ROUNDS - 1):
         last = summaries[-1]
@@ -236,12 +266,12 @@ async def drain_region(
                 # "no mark" and released between our SetIf and our mark; then this second
                 # SetIf wins. If it loses too, its holder took the lease after the mark was
                 # set, so that holder reads the mark after releasing.
-                if not budget.affords(1 + _MIN_RUN_COST):
+                if not budget.affords(1 + least):
                     break
                 await queue.mark_more_work(config.lease_seconds)
             elif last.status in ("drained", "record-pending"):
                 # After the release: did a trigger come while we held the lease?
-                if not budget.affords(2 + _MIN_RUN_COST) or not await queue.take_more_work():
+                if not budget.affords(2 + least) or not await queue.take_more_work():
                     break
                 log("replay.more_work", region=region, reason="a trigger came while this run held the lease")
             else:
@@ -280,6 +310,51 @@ def _merged(summaries: list[DrainSummary], subrequests: int) -> DrainSummary:
     return replace(last, subrequests=subrequests, **counts)
 
 
+def _chains(records: list[WriteRecord]) -> dict[str, list[WriteRecord]]:
+    """Each resource's writes in queue order, resources in order of their first write."""
+    chains: dict[str, list[WriteRecord]] = {}
+    for record in records:
+        chains.setdefault(record.resource, []).append(record)
+    return chains
+
+
+def _rounds(records: list[WriteRecord]) -> int:
+    """SetBatch saves a window of these records may need, at most: one after each round of
+    origin calls that a resource's next write waits for, and the last. The longest chain of
+    writes to one resource (1 when every resource has one write) bounds it."""
+    chains = _chains([r for r in records if r.state is WriteState.QUEUED])
+    if not chains:
+        return 1
+    return max(len(chain) for chain in chains.values())
+
+
+@dataclass
+class _Window:
+    """What one window decided, in queue order, before and after the origin calls."""
+
+    sendable: list[WriteRecord] = field(default_factory=list)
+    settled: list[Settlement] = field(default_factory=list)
+    """Settlements of the writes sent, in the order they were sent."""
+    resumed: list[WriteRecord] = field(default_factory=list)
+    """SYNCED or FAILED records an interrupted run left queued: bookkeeping only."""
+    unreadable: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    """Ids with no record to replay (never recorded, or expired): only taken off the queue."""
+    saved: int = 0
+    """How many of ``settled`` are stored already (a resource's next write waits for that)."""
+    renewed: bool = False
+    """The window's one budgeted lease renewal is used."""
+    planned: int = 0
+    """The window's worst-case cost (``window_cost``), from ``started_used`` on."""
+    started_used: int = 0
+    stopped: str | None = None
+    """Why the run must end after this window: "budget" or "record-pending"."""
+
+    def records(self, state: WriteState) -> list[WriteRecord]:
+        """Settled and resumed records now in ``state``, in queue order of settling."""
+        return [r for r in self.resumed + [s.record for s in self.settled] if r.state is state]
+
+
 @dataclass
 class _Run:
     region: str
@@ -304,7 +379,6 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     kept: int = 0
     """Ids seen in this run that stay in the queue (blocked or retried): the next window skips them."""
-    to_remove: list[str] = field(default_factory=list)
     pending_since: dict[str, float] = field(default_factory=dict)
     """Write id → received_at of writes this run leaves queued, for the stale-write warning."""
     stop_at: float = 0.0
@@ -316,10 +390,7 @@ class _Run:
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
         status, message = "drained", None
-        # Lease, queue TTL, one window, one write (the keep-alive's reserve) and the end: less
-        # than that does nothing useful, so this region waits for the next trigger without
-        # touching Momento.
-        if not self.budget.affords(_MIN_RUN_COST + write_cost(len(self.regions.names)) + self.keepalive_reserve):
+        if not self.budget.affords(_min_run_cost(len(self.regions.names)) + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
             acquired = await self.queue.acquire_lease(holder_id, self._lease_ttl())
@@ -351,7 +422,6 @@ class _Run:
             status, message = "error", str(exc)
             self.log("replay.lease_lost", level="error", region=self.region, reason=message)
         finally:
-            await self._best_effort("flush removals", self._flush_removals())
             if not self.lease_lost:  # deleting it now would free the new holder's lease
                 await self._best_effort("release lease", self.queue.release_lease())
 
@@ -364,16 +434,20 @@ class _Run:
         return summary
 
     def _wall_seconds(self) -> float:
-        """SYNC_WALL_MS, but never so long that the last write could outlive the lease."""
+        """SYNC_WALL_MS, but never so long that the last round could outlive the lease."""
         limit = self.config.lease_seconds - self.origin_timeout - LEASE_MARGIN_SECONDS
         if limit < self.config.wall_seconds:
             self.log("replay.wall_clamped", level="warning", region=self.region, wall_seconds=max(0.0, limit),
                      reason="LEASE_SECONDS is too short for SYNC_WALL_MS plus ORIGIN_TIMEOUT_MS")
         return max(0.0, min(self.config.wall_seconds, limit))
 
-    def _can_start(self, extra: int) -> bool:
-        cost = write_cost(len(self.regions.names)) + RUN_RESERVE + self.keepalive_reserve + extra
-        return self.budget.affords(cost + self._needs_renewal()) and self.now() < self.stop_at
+    def _allowance(self) -> int:
+        """Subrequests the next window may spend: all but the run's end and the keep-alive's reserve."""
+        return self.budget.remaining - RUN_RESERVE - self.keepalive_reserve
+
+    def _affordable_writes(self) -> int:
+        spare = self._allowance() - window_cost(0, len(self.regions.names))
+        return max(0, min(BATCH_SIZE, spare // write_cost(len(self.regions.names))))
 
     def _lease_ttl(self) -> int:
         return lease_ttl(self.origin_timeout, self.config.lease_seconds)
@@ -382,9 +456,7 @@ class _Run:
         return self.lease_until - self.now() < self.origin_timeout + LEASE_MARGIN_SECONDS
 
     async def _keep_lease(self) -> None:
-        """Renew the lease before a write that could outlive it (see LEASE_SLACK_SECONDS)."""
-        if not self._needs_renewal():
-            return
+        """Renew the lease (one SetIf equal); raises _LeaseLost if it is someone else's now."""
         ttl = self._lease_ttl()
         if not await self.queue.renew_lease(self.holder_id, ttl):
             self.lease_lost = True
@@ -393,38 +465,89 @@ class _Run:
 
     async def _drain(self) -> str:
         while True:
-            if not self._can_start(_WINDOW_COST):
+            size = self._affordable_writes()
+            if size < 1 or self.now() >= self.stop_at:
                 return "budget"
-            await self._flush_removals()
-            wanted = self.kept + BATCH_SIZE
-            window = await self.queue.oldest(wanted)
-            fresh = [(write_id, score) for write_id, score in window if write_id not in self.seen]
-            for index, (write_id, score) in enumerate(fresh):
-                if not self._can_start(0):
-                    for later_id, later_score in fresh[index:]:
-                        self.pending_since[later_id] = later_score / 1000
-                    return "budget"
-                await self._keep_lease()
-                self.seen.add(write_id)
-                try:
-                    await self._replay_one(write_id, score)
-                except _RecordNotYetStored:
-                    return "record-pending"
-            if len(window) < wanted or not fresh:
+            allowance = self._allowance()
+            wanted = self.kept + size
+            listed = await self.queue.oldest(wanted)
+            fresh = [(write_id, score) for write_id, score in listed if write_id not in self.seen][:size]
+            if not fresh:
+                return "drained"
+            stopped = await self._window(fresh, allowance)
+            if stopped is not None:
+                return stopped
+            if len(listed) < wanted:
                 return "drained"
 
-    async def _replay_one(self, write_id: str, score: float) -> None:
-        try:
-            record = await self.queue.load(write_id)
-        except RecordFormatError as exc:
+    async def _window(self, fresh: list[tuple[str, float]], allowance: int) -> str | None:
+        """One window (module docstring, steps 2-8) over ``fresh``: (id, score) in queue order.
+        Returns why the run must stop now, or None to go on."""
+        started_used = self.budget.used - 1  # the SortedSetFetch
+        loaded = await self.queue.load_many([write_id for write_id, _ in fresh])
+        items, planned = self._fitting(list(zip(fresh, loaded)), allowance)
+        window = _Window(stopped="budget" if len(items) < len(fresh) else None, planned=planned,
+                         started_used=started_used)
+        for (write_id, score), loaded_as in items:
+            if not self._classify(window, write_id, score, loaded_as):
+                window.stopped = "record-pending"
+                break
+            self.seen.add(write_id)
+
+        await self._send_batch(window.sendable, window)
+        sent = {s.record.id for s in window.settled}
+        for record in window.sendable:
+            if record.id not in sent:  # behind a failed write to its resource, or out of time
+                self._keep(record)
+                if record.resource in self.blocked_resources:
+                    self.counts["blocked"] += 1
+                    self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
+                             reason="an earlier write to the same resource is waiting")
+                else:
+                    window.stopped = window.stopped or "budget"
+
+        await self._save_settled(window)
+        for write_id in window.unreadable:
+            await self.queue.keep_unreadable_alive(write_id)
+        failed = window.records(WriteState.FAILED)
+        # A dead letter's score is when it failed (``finished_at``); set aside ones: now.
+        await self.queue.add_dead_letters([(r.id, r.finished_at or self.now()) for r in failed]
+                                          + [(write_id, self.now()) for write_id in window.unreadable])
+        synced = window.records(WriteState.SYNCED)
+        await self._refresh_entries(synced, failed)
+        await self.queue.remove([r.id for r in synced + failed] + window.unreadable + window.dropped)
+        self._report(window)
+        if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
+            for record in synced + failed:
+                await self.on_settled(record, self.budget.remaining - RUN_RESERVE - self.keepalive_reserve)
+        return window.stopped
+
+    def _fitting(self, items: list, allowance: int) -> tuple[list, int]:
+        """The longest head of the window whose worst case the allowance covers, now that the
+        records' sizes (hence the SetBatch groups) are known, and its cost. The rest waits,
+        untouched."""
+        region_count = len(self.regions.names)
+        while items:
+            records = [loaded for _, loaded in items if isinstance(loaded, WriteRecord)]
+            grown = [replace(r, last_error=(r.last_error or "") + "x" * RECORD_GROWTH_BYTES) for r in records]
+            saves = max(1, len(record_batches(grown))) * _rounds(records)
+            cost = window_cost(len(items), region_count, saves)
+            if cost <= allowance:
+                return items, cost
+            items = items[:-1]
+        return items, 0
+
+    def _classify(self, window: _Window, write_id: str, score: float, loaded) -> bool:
+        """Sort one queued id into the window's lists; False for a record not yet stored (the
+        run must stop before it)."""
+        if isinstance(loaded, RecordFormatError):
             # Not readable by this version (edge and sync deploy separately): it cannot be
             # replayed, and leaving it first in line would stop the region for good.
-            await self.queue.set_aside(write_id, self.now())
-            self.counts["dead_lettered"] += 1
+            window.unreadable.append(write_id)
             self.log("replay.unreadable", level="error", region=self.region, write_id=write_id,
-                     reason=f"{exc}; moved to the dead-letter queue")
-            return
-        if record is None:
+                     reason=f"{loaded}; moved to the dead-letter queue")
+            return True
+        if loaded is None:
             age = self.now() - score / 1000
             if age < RECORD_GRACE_SECONDS:
                 # The edge stores the record and queues the id concurrently (one round trip
@@ -434,41 +557,29 @@ class _Run:
                 self.kept += 1
                 self.pending_since[write_id] = score / 1000
                 self.log("replay.record_pending", region=self.region, write_id=write_id, age_seconds=round(age, 3))
-                raise _RecordNotYetStored()
+                return False
+            window.dropped.append(write_id)
             if age < self.queue.ttl_seconds:
                 # Too young to have expired, so it was never stored: the edge could not record
                 # this write, sent it to the origin itself (same Idempotency-Key) and could not
                 # take the id back out. Nothing to replay; drop the id.
-                self.to_remove.append(write_id)
                 self.log("replay.orphan_id", level="warning", region=self.region, write_id=write_id,
                          reason="no record: the edge passed this write through synchronously")
-                return
-            # Expired in Momento (24 h without a touch): nothing can bring it back. Say so
-            # loudly, with the id the client was given, and stop carrying the dead id.
-            self.counts["lost"] += 1
-            self.to_remove.append(write_id)
-            self.log("replay.LOST", level="error", region=self.region, write_id=write_id,
-                     queued_at=score / 1000, reason="write record expired before it reached the origin")
-            return
-        if record.state is WriteState.SYNCED:
-            # An earlier run stopped after saving SYNCED, maybe before refreshing the caches:
-            # redo that (idempotent) and drop the id. The origin is not asked again.
-            self.to_remove.append(write_id)
+            else:
+                # Expired in Momento (24 h without a touch): nothing can bring it back. Say so
+                # loudly, with the id the client was given, and stop carrying the dead id.
+                self.counts["lost"] += 1
+                self.log("replay.LOST", level="error", region=self.region, write_id=write_id,
+                         queued_at=score / 1000, reason="write record expired before it reached the origin")
+            return True
+        record: WriteRecord = loaded
+        if record.state in (WriteState.SYNCED, WriteState.FAILED):
+            # An earlier run stopped after saving it, before the DLQ, the caches or the removal:
+            # finish that (all idempotent). The origin is not asked again.
+            window.resumed.append(record)
             self.log("replay.resumed", region=self.region, write_id=write_id, status=record.origin_status,
-                     reason="synced by an interrupted run")
-            await self._refresh_entries(record)
-            return
-        if record.state is WriteState.FAILED:
-            # An earlier run stopped inside the move to the DLQ (or an operator's retry
-            # stopped half-way): finish the move. Only removing the id would leave the write
-            # in neither set.
-            await self.queue.dead_letter(record, record.finished_at or self.now())
-            self.counts["dead_lettered"] += 1
-            self.log("replay.resumed", region=self.region, write_id=write_id, status=record.origin_status,
-                     reason="dead-lettered by an interrupted run")
-            await self._refresh_entries(record)
-            return
-
+                     reason=("synced" if record.state is WriteState.SYNCED else "dead-lettered") + " by an interrupted run")
+            return True
         blocked_by = None
         if record.resource in self.blocked_resources:
             blocked_by = "an earlier write to the same resource is waiting"
@@ -479,19 +590,74 @@ class _Run:
             self.counts["blocked"] += 1
             self._keep(record)
             self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=blocked_by)
-            return
+            return True
+        window.sendable.append(record)
+        return True
 
+    async def _send_batch(self, records: list[WriteRecord], window: _Window) -> list[Settlement]:
+        """The origin step: send ``records`` (QUEUED, in queue order) and append the
+        settlement of each one sent to ``window.settled``, in the order sent (also returned).
+        A record not there was not sent: it waits behind a write to its resource that just
+        failed transiently (its resource is then in ``blocked_resources``), or the run ran
+        out of time.
+
+        Resources go concurrently, up to ORIGIN_CONCURRENCY per round; each resource's writes
+        one per round, in order, so the next goes only after the previous one answered and
+        its settlement is stored (one SetBatch before such a round: ``_rounds`` counts them
+        for the budget). A refused write (FAILED) does not hold back the next one; a retried
+        one does.
+        """
+        chains = _chains(records)
+        settled = window.settled
+        unsaved: set[str] = set()
+        while chains:
+            heads = [resource for resource in chains][:ORIGIN_CONCURRENCY]
+            if not await self._before_round(window):
+                break
+            if unsaved & set(heads):
+                # A resource's next write goes only once the previous one's settlement is
+                # stored: a crash then never resends an earlier write after a later one.
+                await self._save_settled(window)
+                unsaved.clear()
+            outcomes = await asyncio.gather(*(self._attempt(chains[resource].pop(0)) for resource in heads))
+            for resource, outcome in zip(heads, outcomes):
+                settled.append(outcome)
+                unsaved.add(resource)
+                if outcome.record.state is WriteState.QUEUED:
+                    self.blocked_resources.add(resource)
+                    del chains[resource]
+                elif not chains[resource]:
+                    del chains[resource]
+        return settled
+
+    async def _save_settled(self, window: _Window) -> None:
+        """Store the settlements not stored yet (SetBatch, see ``WriteQueue.save_many``)."""
+        records = [s.record for s in window.settled[window.saved:]]
+        window.saved = len(window.settled)
+        await self.queue.save_many(records)
+
+    async def _before_round(self, window: _Window) -> bool:
+        """Whether a round of origin calls may start: within the wall time, and with a lease
+        that outlasts it (renewed once per window, the renewal ``window_cost`` budgets)."""
+        if self.now() >= self.stop_at:
+            return False
+        if self._needs_renewal():
+            if window.renewed:
+                # A second renewal is paid from what the window's plan does not need.
+                outstanding = window.planned - (self.budget.used - window.started_used)
+                if self._allowance() - outstanding < 1:
+                    return False
+                window.planned += 1
+            window.renewed = True
+            await self._keep_lease()
+        return True
+
+    async def _attempt(self, record: WriteRecord) -> Settlement:
         replaying = record.to(WriteState.REPLAYING)
         response, error = await self._send(replaying)
-        settled = settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
-                         backoff_base=self.config.backoff_base_seconds, backoff_cap=self.config.backoff_cap_seconds,
-                         random=self.random)
-        if settled.record.state is WriteState.SYNCED:
-            await self._synced(settled.record)
-        elif settled.record.state is WriteState.FAILED:
-            await self._dead_letter(settled.record, settled.permanent)
-        else:
-            await self._retry(settled.record, settled.retry_in, response)
+        return settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
+                      backoff_base=self.config.backoff_base_seconds, backoff_cap=self.config.backoff_cap_seconds,
+                      random=self.random)
 
     async def _send(self, record: WriteRecord) -> tuple[Response | None, str]:
         """The origin's answer (or None) and a one-line description of a failure."""
@@ -504,30 +670,30 @@ class _Run:
             return None, f"origin unreachable: {exc}"
         return response, f"origin answered {response.status}"
 
-    async def _synced(self, synced: WriteRecord) -> None:
-        await self.queue.save(synced)
-        self.to_remove.append(synced.id)
-        self.counts["synced"] += 1
-        self.log("replay.synced", region=self.region, write_id=synced.id, status=synced.origin_status,
-                 attempt=synced.attempts)
-        await self._refresh_entries(synced)
-
-    async def _retry(self, queued: WriteRecord, delay: float, response: Response | None) -> None:
-        await self.queue.save(queued)
-        self.blocked_resources.add(queued.resource)
-        self.counts["retried"] += 1
-        self._keep(queued)
-        self.log("replay.retry", region=self.region, write_id=queued.id, attempt=queued.attempts,
-                 status=response.status if response is not None else None, reason=queued.last_error,
-                 retry_in_seconds=round(delay, 3))
-
-    async def _dead_letter(self, failed: WriteRecord, permanent: bool) -> None:
-        await self.queue.dead_letter(failed, self.now())
-        self.counts["dead_lettered"] += 1
-        # The reason may quote the origin's body; the log gets the status only.
-        self.log("replay.dead_lettered", level="error", region=self.region, write_id=failed.id, attempt=failed.attempts,
-                 status=failed.origin_status, reason="permanent" if permanent else "attempts used up")
-        await self._refresh_entries(failed)
+    def _report(self, window: _Window) -> None:
+        """Counts and one log line per settled write, once its bookkeeping is done."""
+        for settlement in window.settled:
+            record = settlement.record
+            if record.state is WriteState.SYNCED:
+                self.counts["synced"] += 1
+                self.log("replay.synced", region=self.region, write_id=record.id, status=record.origin_status,
+                         attempt=record.attempts)
+            elif record.state is WriteState.FAILED:
+                self.counts["dead_lettered"] += 1
+                # The reason may quote the origin's body; the log gets the status only.
+                self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id,
+                         attempt=record.attempts, status=record.origin_status,
+                         reason="permanent" if settlement.permanent else "attempts used up")
+            else:
+                self.counts["retried"] += 1
+                self._keep(record)
+                self.log("replay.retry", region=self.region, write_id=record.id, attempt=record.attempts,
+                         status=record.origin_status, reason=record.last_error,
+                         retry_in_seconds=round(settlement.retry_in or 0.0, 3))
+        # A resumed SYNCED write was counted by the run that synced it; a resumed FAILED one
+        # reaches the DLQ only now.
+        self.counts["dead_lettered"] += sum(1 for r in window.resumed if r.state is WriteState.FAILED)
+        self.counts["dead_lettered"] += len(window.unreadable)
 
     async def _keep_dead_letters_alive(self) -> None:
         """Give the dead letters near expiry a fresh TTL (``dead_letters.keep_alive``, whose
@@ -536,7 +702,7 @@ class _Run:
 
         Time: it may start as long as the replay's last origin call could still be running
         (``stop_at`` + the origin timeout); it is Momento calls only, which the lease margin
-        covers as it covers a write's bookkeeping. Its failures are logged and leave the
+        covers as it covers a window's bookkeeping. Its failures are logged and leave the
         replay's status alone: the next sweep tries again, with hours to spare.
         """
         afford = self.budget.remaining - RUN_RESERVE - (KEEPALIVE_RESERVE - 1)  # all but the UpdateTtls
@@ -547,67 +713,69 @@ class _Run:
         self.counts["lost"] += done.lost
         self.counts["kept_alive"] += done.kept
 
-    async def _refresh_entries(self, record: WriteRecord) -> None:
+    async def _refresh_entries(self, synced: list[WriteRecord], failed: list[WriteRecord]) -> None:
         """Make readers see the origin's truth again. Best effort: a failure is logged and the
-        write stays settled (the entries expire on their own TTL at worst).
+        writes stay settled (the entries expire on their own TTL at worst).
 
-        Own region: the dirty entry goes back to the route's TTL (synced) or away (failed) —
+        Own region: each dirty entry goes back to the route's TTL (synced) or away (failed) —
         unless it now holds a *later* write's representation, which is the right one to show
-        until that write settles. Other regions, after a sync only: their copy is older than
-        the origin now (a refused write changed nothing there).
+        until that write settles. One GetBatch for the window's keys, then one SetIf per entry
+        to change. Other regions, after a sync only: their copy is older than the origin now
+        (a refused write changed nothing there); ``_invalidate_other_regions``.
         """
-        own = self.regions.client(self.region)
-
-        async def own_entry() -> None:
-            raw = await own.get(record.entry_key)
-            if raw is None:
-                return
-            try:
-                entry = CachedEntry.decode(raw)
-            except EntryFormatError:
-                entry = None
-            if entry is not None and entry.dirty_write is not None and entry.dirty_write > record.id:
-                return  # a later write's representation (ids sort by time, writes.new_write_id)
-            # Compare-and-set against the bytes just read: should the edge write a newer dirty
-            # entry in between, it is left alone (a plain Set/Delete would lose that user's
-            # read-your-write, or shorten its life below its queued write's).
-            if record.state is WriteState.SYNCED and entry is not None:
-                # No longer dirty: the route's TTL again, and Cache-Status stops saying so.
-                clean = replace(entry, dirty_write=None, ttl=record.entry_ttl, stored_at=self.now())
-                await own.set_if_equal(record.entry_key, clean.encode(), raw, record.entry_ttl)
-            else:
-                # Refused (or unreadable): readers must see the origin's truth. Momento has no
-                # conditional delete; a 1 s TTL under the same condition is the same thing.
-                await own.set_if_equal(record.entry_key, raw, raw, 1)
-
-        jobs = [self._best_effort(f"entry in {self.region}", own_entry(), write_id=record.id)]
-        if record.state is WriteState.SYNCED:
-            jobs.append(self._invalidate_other_regions(record))
+        latest: dict[str, WriteRecord] = {}
+        for record in sorted(synced + failed, key=lambda r: r.id):  # ids sort by time
+            latest[record.entry_key] = record
+        jobs = [self._best_effort(f"entries in {self.region}", self._refresh_own(list(latest.values())))]
+        if synced:
+            jobs.append(self._invalidate_other_regions(synced))
         await asyncio.gather(*jobs)
-        if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
-            await self.on_settled(record, self.budget.remaining - RUN_RESERVE - self.keepalive_reserve)
 
-    async def _invalidate_other_regions(self, record: WriteRecord) -> None:
-        """After a sync, every other region's copy of the entry is older than the origin: one
-        Delete per other region, concurrently, each best effort. (The one place that decides
-        how other regions learn of a synced write; a refused write changed nothing there.)"""
+    async def _refresh_own(self, records: list[WriteRecord]) -> None:
+        if not records:
+            return
+        own = self.regions.client(self.region)
+        raws = await own.get_batch([record.entry_key for record in records])
         await asyncio.gather(*(
-            self._best_effort(f"entry in {other}", self.regions.client(other).delete(record.entry_key), write_id=record.id)
+            self._best_effort(f"entry in {self.region}", self._clean(own, record, raw), write_id=record.id)
+            for record, raw in zip(records, raws) if raw is not None
+        ))
+
+    async def _clean(self, own, record: WriteRecord, raw: bytes) -> None:
+        try:
+            entry = CachedEntry.decode(raw)
+        except EntryFormatError:
+            entry = None
+        if entry is not None and entry.dirty_write is not None and entry.dirty_write > record.id:
+            return  # a later write's representation (ids sort by time, writes.new_write_id)
+        if raw == INVALIDATED:
+            return  # already a miss for readers
+        # Compare-and-set against the bytes just read: should the edge write a newer dirty
+        # entry in between, it is left alone (a plain Set/Delete would lose that user's
+        # read-your-write, or shorten its life below its queued write's).
+        if record.state is WriteState.SYNCED and entry is not None:
+            # No longer dirty: the route's TTL again, and Cache-Status stops saying so.
+            clean = replace(entry, dirty_write=None, ttl=record.entry_ttl, stored_at=self.now())
+            await own.set_if_equal(record.entry_key, clean.encode(), raw, record.entry_ttl)
+        else:
+            # Refused (or unreadable): readers must see the origin's truth. Momento has no
+            # conditional delete; a 1 s TTL under the same condition is the same thing.
+            await own.set_if_equal(record.entry_key, raw, raw, 1)
+
+    async def _invalidate_other_regions(self, synced: list[WriteRecord]) -> None:
+        """After a sync, every other region's copy of the entry is older than the origin: one
+        SetBatch per other region, concurrently, each best effort, of ``INVALIDATED`` markers
+        for the window's synced keys (deduplicated). Readers take a marker as a miss. (The one
+        place that decides how other regions learn of a synced write.)"""
+        keys = sorted({record.entry_key for record in synced})
+        ids = ",".join(record.id for record in synced)
+        await asyncio.gather(*(
+            self._best_effort(f"entries in {other}",
+                              self.regions.client(other).set_batch([(key, INVALIDATED, INVALIDATED_TTL) for key in keys]),
+                              write_ids=ids)
             for other in self.regions.names
             if other != self.region
         ))
-
-    async def _flush_removals(self) -> None:
-        """One SortedSetRemove for every settled write so far. A crash before it only means
-        the next run sees SYNCED records (removed without a replay) or replays a write the
-        origin answers from its idempotency store."""
-        if self.to_remove:
-            ids, self.to_remove = self.to_remove, []
-            try:
-                await self.queue.remove(ids)
-            except BaseException:
-                self.to_remove = ids + self.to_remove
-                raise
 
     def _keep(self, record: WriteRecord) -> None:
         self.kept += 1
@@ -631,4 +799,3 @@ class _Run:
     def _summary(self, status: str, message: str | None, started_used: int, remaining: int | None) -> DrainSummary:
         return DrainSummary(region=self.region, status=status, remaining=remaining,
                             subrequests=self.budget.used - started_used, message=message, **self.counts)
-

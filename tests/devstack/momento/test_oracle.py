@@ -128,6 +128,10 @@ CONTRACT: list[dict[str, Any]] = [
     {"step": "set-not-a-number", "type": "Success"},
     {"step": "increment-not-a-number", "type": "Error", "errorCode": "FAILED_PRECONDITION_ERROR",
      "message": "failed to parse value into long"},
+    # batches: server-streaming, one answer per item in request order
+    {"step": "set-batch", "type": "Success", "items": ["Success", "Success"]},
+    {"step": "get-batch", "type": "Success", "items": ["two", "Miss", "one"]},
+    {"step": "get-batch-one", "type": "Success", "items": ["one"]},
     {"step": "update-ttl-hit", "type": "Set"},
     {"step": "update-ttl-miss", "type": "Miss"},
     # errors the SDK must recognise
@@ -240,7 +244,7 @@ def _stored(stored: bool) -> dict[str, Any]:
 
 
 # The capture scenario's calls, made the way edgecache makes them: (step, call, result as
-# the SDK would describe it). Steps 1-12 are gRPC-web in both clients.
+# the SDK would describe it). Steps 1-14 are gRPC-web in both clients.
 OurCall = Callable[[Any], Awaitable[Any]]
 OURS: list[tuple[str, OurCall, Callable[[Any], dict[str, Any]]]] = [
     ("sortedSetPutElement", lambda c: c.sorted_set_put("q", {"w1": 42.5}, ttl_seconds=60), lambda _: _put()),
@@ -261,12 +265,16 @@ OURS: list[tuple[str, OurCall, Callable[[Any], dict[str, Any]]]] = [
     ("increment-negative", lambda c: c.increment("counter", -7, ttl_seconds=60),
      lambda v: {"type": "Success", "value": v}),
     ("updateTtl", lambda c: c.update_ttl("queue", 86_400), lambda ok: {"type": "Set" if ok else "Miss"}),
+    ("setBatch", lambda c: c.set_batch([("b1", b"v1", 60), ("b2", b"v2", 5)]),
+     lambda _: {"type": "Success", "items": ["Success", "Success"]}),
+    ("getBatch", lambda c: c.get_batch(["b1", "absent", "b2"]),
+     lambda values: {"type": "Success", "items": [v.decode() if v is not None else "Miss" for v in values]}),
     # edgecache reads and writes items over REST (momento.md §2); the SDK uses gRPC-web
     ("set", lambda c: c.set("k", b"v", ttl_seconds=300), lambda _: _put()),
     ("get", lambda c: c.get("k"), lambda v: {"type": "Hit", "value": v.decode()} if v is not None else {"type": "Miss"}),
     ("delete", lambda c: c.delete("k"), lambda _: _put()),
 ]
-GRPC_STEPS = 12
+GRPC_STEPS = 14
 
 
 async def test_our_requests_are_the_official_sdks_byte_for_byte(loopback: Harness) -> None:

@@ -113,11 +113,22 @@ const cases = {
   set_request: new pb._SetRequest().setCacheKey(b('k')).setCacheBody(b('v')).setTtlMilliseconds(300000),
   set_request_no_ttl: new pb._SetRequest().setCacheKey(b('k')).setCacheBody(b('')),
   delete_request: new pb._DeleteRequest().setCacheKey(b('k')),
+  // sdk-web sendGetBatch / sendSetBatch: the unary item messages, repeated in field 1
+  get_batch_request: new pb._GetBatchRequest().setItemsList([
+    new pb._GetRequest().setCacheKey(b('write:w1')), new pb._GetRequest().setCacheKey(raw('00ff')),
+  ]),
+  get_batch_request_empty: new pb._GetBatchRequest(),
+  set_batch_request: new pb._SetBatchRequest().setItemsList([
+    new pb._SetRequest().setCacheKey(b('write:w1')).setCacheBody(b('{"id":"w1"}')).setTtlMilliseconds(86400000),
+    new pb._SetRequest().setCacheKey(b('k')).setCacheBody(b('')).setTtlMilliseconds(1000),
+  ]),
 
   // -- responses (what a stand-in server sends) -----------------------------------------
   sorted_set_put_response: new pb._SortedSetPutResponse(),
   sorted_set_remove_response: new pb._SortedSetRemoveResponse(),
   set_response: new pb._SetResponse(),
+  set_response_ok: new pb._SetResponse().setResult(pb.ECacheResult.OK),
+  set_response_error: new pb._SetResponse().setResult(pb.ECacheResult.INVALID).setMessage('too big'),
   delete_response: new pb._DeleteResponse(),
   sorted_set_fetch_found_scores: fetchFound(new found().setValuesWithScores(
     new found._ValuesWithScores().setElementsList([element(b('w1'), 1700000000123), element(b('w2'), 0), element(b('w3'), -2.5)]))),

@@ -20,12 +20,15 @@ field 6 decodes with ``count=0``, not ``-1``.
 A fresh dataclass instance is a valid message; unset oneofs are ``None``.
 
 Layout: ``sorted_sets`` (the queues), ``items`` (scalar keys, conditional writes, counters,
-TTLs), ``_base`` (shared enum values); ``RPCS`` maps each method to its two messages.
+TTLs), ``batches`` (GetBatch/SetBatch requests), ``_base`` (shared enum values); ``RPCS``
+maps each method to its two messages, and ``STREAMING`` names the server-streaming ones
+(their response message comes once per item).
 """
 
 from __future__ import annotations
 
-from ._base import ORDER_ASCENDING, ORDER_DESCENDING, RESULT_HIT, RESULT_MISS
+from ._base import ORDER_ASCENDING, ORDER_DESCENDING, RESULT_HIT, RESULT_MISS, RESULT_OK
+from .batches import GetBatchRequest, SetBatchRequest
 from .items import (
     SET_IF_CONDITIONS,
     DeleteRequest,
@@ -61,6 +64,7 @@ from .sorted_sets import (
 __all__ = [
     "ORDER_ASCENDING",
     "ORDER_DESCENDING",
+    "RESULT_OK",
     "RESULT_HIT",
     "RESULT_MISS",
     "SET_IF_CONDITIONS",
@@ -89,7 +93,10 @@ __all__ = [
     "SetResponse",
     "DeleteRequest",
     "DeleteResponse",
+    "GetBatchRequest",
+    "SetBatchRequest",
     "RPCS",
+    "STREAMING",
 ]
 
 # Method name (the last part of ``POST <base>/cache_client.Scs/<Method>``) → (request, response).
@@ -105,4 +112,9 @@ RPCS: dict[str, tuple[type, type]] = {
     "SortedSetFetch": (SortedSetFetchRequest, SortedSetFetchResponse),
     "SortedSetRemove": (SortedSetRemoveRequest, SortedSetRemoveResponse),
     "SortedSetLength": (SortedSetLengthRequest, SortedSetLengthResponse),
+    "GetBatch": (GetBatchRequest, GetResponse),
+    "SetBatch": (SetBatchRequest, SetResponse),
 }
+
+STREAMING = frozenset({"GetBatch", "SetBatch"})
+"""Server-streaming methods: one response message per request item, then the trailers."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..protobuf import Writer, iter_fields
 
-__all__ = ["ORDER_ASCENDING", "ORDER_DESCENDING", "RESULT_HIT", "RESULT_MISS"]
+__all__ = ["ORDER_ASCENDING", "ORDER_DESCENDING", "RESULT_OK", "RESULT_HIT", "RESULT_MISS"]
 
 ORDER_ASCENDING, ORDER_DESCENDING = 0, 1  # _SortedSetFetchRequest.Order
-RESULT_HIT, RESULT_MISS = 2, 3  # ECacheResult { Invalid = 0; Ok = 1; Hit = 2; Miss = 3; }
+RESULT_OK, RESULT_HIT, RESULT_MISS = 1, 2, 3  # ECacheResult { Invalid = 0; Ok = 1; Hit = 2; Miss = 3; }
 
 _EMPTY = b""  # an empty message (common._Unbounded, _Missing, _Stored, …) encodes to nothing
 

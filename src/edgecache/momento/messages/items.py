@@ -61,9 +61,34 @@ class SetRequest(_Item):
     """_SetRequest { bytes cache_key = 1; bytes cache_body = 2; uint64 ttl_milliseconds = 3; }"""
 
 
-class SetResponse(_Empty):
-    """_SetResponse {}: 0.126.0 still declares ``ECacheResult result = 1; string message = 2``,
-    which the service leaves unset; decoding ignores them."""
+@dataclass
+class SetResponse:
+    """_SetResponse { ECacheResult result = 1; string message = 2; }
+
+    A unary Set leaves both unset (an empty message). In a SetBatch stream each item's answer
+    says ``Ok (1)``; the official SDK reads anything else as that item's error, with
+    ``message`` as its text (sdk-web ``sendSetBatch``)."""
+
+    result: int = 0
+    message: str = ""
+
+    def encode(self) -> bytes:
+        w = Writer()
+        if self.result:
+            w.enum(1, self.result)
+        if self.message:
+            w.string(2, self.message)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> "SetResponse":
+        msg = cls()
+        for f in iter_fields(data):
+            if f.number == 1:
+                msg.result = f.as_enum()
+            elif f.number == 2:
+                msg.message = f.as_string()
+        return msg
 
 
 @dataclass

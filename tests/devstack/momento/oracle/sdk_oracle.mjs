@@ -80,6 +80,9 @@ function describe(step, resp) {
       out.elements = resp.valueArrayStringElements().map(e => [e.value, e.score]);
     }
     if (typeof resp.length === 'function') out.length = resp.length();
+    if (typeof resp.results === 'function') {  // GetBatch / SetBatch: one answer per item
+      out.items = resp.results().map(r => (typeof r.valueString === 'function' ? r.valueString() : r.type));
+    }
     if (typeof resp.valueNumber === 'function') out.value = resp.valueNumber();
   }
   return out;
@@ -126,6 +129,8 @@ async function capture(c, cache) {
   await step('increment', () => c.increment(cache, 'counter', 5, { ttl: 60 }));
   await step('increment-negative', () => c.increment(cache, 'counter', -7, { ttl: 60 }));
   await step('updateTtl', () => c.updateTtl(cache, 'queue', 86400000));
+  await step('setBatch', () => c.setBatch(cache, [{ key: 'b1', value: 'v1' }, { key: 'b2', value: 'v2', ttl: 5 }], { ttl: 60 }));
+  await step('getBatch', () => c.getBatch(cache, ['b1', 'absent', 'b2']));
   await step('set', () => c.set(cache, 'k', 'v', { ttl: 300 }));
   await step('get', () => c.get(cache, 'k'));
   await step('delete', () => c.delete(cache, 'k'));
@@ -236,6 +241,10 @@ async function contract(c, cache) {
   await step('get-ctr', () => c.get(cache, 'ctr'));
   await step('set-not-a-number', () => c.set(cache, 'word', 'abc'));
   await step('increment-not-a-number', () => c.increment(cache, 'word', 1));
+
+  await step('set-batch', () => c.setBatch(cache, new Map([['m1', 'one'], ['m2', 'two']])));
+  await step('get-batch', () => c.getBatch(cache, ['m2', 'never', 'm1']));
+  await step('get-batch-one', () => c.getBatch(cache, ['m1']));
 
   await step('update-ttl-hit', () => c.updateTtl(cache, 'ctr', 120000));
   await step('update-ttl-miss', () => c.updateTtl(cache, 'absent', 120000));
