@@ -145,7 +145,9 @@ async function main() {
   });
 
   async function handle(req, res) {
-    const url = new URL(req.url, "http://runner.invalid");
+    // An origin-form target is a path even when it starts with "//" (RFC 9112 §3.2.1); as a
+    // relative URL "//x" would be read as a host, and "//%2F" throws.
+    const url = new URL(req.url.startsWith("/") ? `http://runner.invalid${req.url}` : req.url, "http://runner.invalid");
     if (url.pathname === IDLE_PATH) return idle(res, url);
     if (url.pathname === HEALTH_PATH) {
       return sendJson(res, 200, { name: config.name, entry: config.moduleName, pyodide: worker.pyodideVersion });
