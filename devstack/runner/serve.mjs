@@ -173,7 +173,16 @@ async function main() {
         countryPoints: worker.countryPoints,
       });
       if (cfResult.note) note = ` (${cfResult.note})`;
-      const request = toRequest(req, body, { defaultHost: `${config.host}:${port}`, cf: cfResult.cf });
+      let request;
+      try {
+        request = toRequest(req, body, { defaultHost: `${config.host}:${port}`, cf: cfResult.cf });
+      } catch (err) {
+        // No Request can carry it (a Host that is no host: "Failed to parse URL"). Cloudflare's
+        // front end refuses such a request with 400 before any Worker runs (RFC 9112 §3.2).
+        status = 400;
+        sendJson(res, 400, { error: `the request cannot reach a Worker: ${err.message}` });
+        return;
+      }
       const ctx = new ExecutionContext((p) => activity.track(p, `${req.method} ${url.pathname}`));
       let response;
       try {
