@@ -15,7 +15,7 @@ bodies). After every example, whatever the answer was:
   client timeout: a wedged isolate never answers, however long one waits);
 * no secret of the stack (Momento token, admin token, webhook secret, LIVE_SECRET) and no
   credential the example sent appears in any answer's headers or body or in a log line;
-* no ``request.failed`` / ``sync.unhandled`` / ``background.failed`` log line: those are the
+* no ``request.failed`` / ``edge.unhandled`` / ``sync.unhandled`` / ``background.failed`` log line: those are the
   boundary catching an exception nobody expected, i.e. a bug.
 
 Derandomized with a bounded example count, so CI sees the same examples every run.
@@ -58,7 +58,7 @@ def fuzz_settings(examples: int) -> settings:
     return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TRACEBACK_TEXT = ("Traceback", 'File "')
-BUG_EVENTS = ('"request.failed"', '"sync.unhandled"', '"background.failed"', "Uncaught exception",
+BUG_EVENTS = ('"request.failed"', '"edge.unhandled"', '"sync.unhandled"', '"background.failed"', "Uncaught exception",
               "runner error", "fatal error", "unhandled rejection", "uncaught exception")
 _names = itertools.count(1)
 
