@@ -97,5 +97,8 @@ def tally(outcomes: Iterable[Outcome], origin_log: Iterable[Mapping], statuses: 
         elif outcome.status is not None and 200 <= outcome.status < 300:
             figures.answered_by_origin += 1
         else:
-            figures.not_acknowledged["no answer" if outcome.status is None else str(outcome.status)] += 1
+            if outcome.status is not None:
+                figures.not_acknowledged[str(outcome.status)] += 1
+            else:  # why the client got nothing: the exception's name (a kill resets the connection)
+                figures.not_acknowledged[f"no answer ({outcome.note})" if outcome.note else "no answer"] += 1
     return figures

@@ -52,7 +52,7 @@ def test_each_acknowledged_write_is_counted_once_by_what_became_of_it():
     assert figures.still_queued == ["w-queued"]
     assert figures.dead_lettered == {"w-dead": "origin answered 422"}
     assert figures.lost == ["w-lost"]  # synced, says its record, yet the origin never applied it
-    assert dict(figures.not_acknowledged) == {"502": 1, "no answer": 1}
+    assert dict(figures.not_acknowledged) == {"502": 1, "no answer (RemoteDisconnected)": 1}
     assert not figures.ok
 
 
