@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = make_plan(args.seed, args.writes, args.kills, flaps=args.flaps, momento_faults=args.momento_faults)
     run_dir = Path(args.run_dir or tempfile.mkdtemp(prefix="edgecache-chaos-"))
-    print(f"chaos: setup: {plan.summary()}; {args.concurrency} client threads, {args.pace_ms:g} ms apart; logs in {run_dir / 'logs'}", flush=True)
+    print(f"chaos: setup: {plan.summary()}; {args.concurrency} client threads, {args.pace_ms:g} ms apart; "
+          f"logs in {run_dir / 'logs'}", flush=True)
     print(f"chaos: Worker settings: {CHAOS_WORKER_VARS | CHAOS_SYNC_VARS}; the stand-in persists to "
           f"{run_dir / 'momento.sqlite'}; webhooks on, cron every minute", flush=True)
     try:

@@ -225,7 +225,7 @@ def run_chaos(stack: Stack, plan: Plan, *, report: Report = print, concurrency: 
             chaos.tick()
             time.sleep(0.05)
     outcomes = [f.result() for f in futures]
-    report(f"chaos: t={time.monotonic() - started:5.1f}s all {len(outcomes)} writes answered; clearing faults, "
+    report(f"chaos: t={time.monotonic() - started:5.1f}s all {len(outcomes)} writes done; clearing faults, "
            "waiting for every service, then draining")
 
     if chaos.origin_up_at is not None:
