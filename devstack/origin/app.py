@@ -33,6 +33,7 @@ The admin endpoints, for tests and demos (never subject to faults):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -230,14 +231,22 @@ class OriginApp:
         """``/api/echo/<name>?cache-control=max-age%3D5&etag=%22v1%22&status=200``: answers
         with each query parameter as a response header (``status`` sets the status), for the
         HTTP-caching tests. The body counts how often this name was served, so a test can tell
-        a cached answer from a fresh one; an If-None-Match equal to the echoed ETag is a 304."""
+        a cached answer from a fresh one; an If-None-Match equal to the echoed ETag is a 304.
+
+        ``body_base64`` (URL-safe base64) replaces that body with exactly these bytes and no
+        Content-Type of its own, for the fuzz test's odd origin answers (non-UTF-8, deep
+        JSON, a gzip stream...); ``status`` may then be anything the status line can carry."""
         pairs = parse_qsl(query, keep_blank_values=True)
+        reserved = {"status", "body_base64"}
         status = int(dict(pairs).get("status", "200"))
-        echoed = [(k, v) for k, v in pairs if k != "status"]
+        raw_body = dict(pairs).get("body_base64")
+        echoed = [(k, v) for k, v in pairs if k not in reserved]
         etag = next((v for k, v in echoed if k.lower() == "etag"), None)
         if etag is not None and headers.get("if-none-match") == etag:
             return Reply(304, echoed, b"")
         self._echoes[name] = self._echoes.get(name, 0) + 1
+        if raw_body is not None:
+            return Reply(status, echoed, base64.urlsafe_b64decode(raw_body))
         data = {"name": name, "served": self._echoes[name],
                 "request": {k: v for k, v in headers.items() if k.startswith(("if-", "range", "accept-language"))}}
         return _json_reply(status, data, echoed)

@@ -160,7 +160,9 @@ async function main() {
   });
 
   async function handle(req, res) {
-    const url = new URL(req.url, "http://runner.invalid");
+    // An origin-form target is a path even when it starts with "//" (RFC 9112 §3.2.1); as a
+    // relative URL "//x" would be read as a host, and "//%2F" throws.
+    const url = new URL(req.url.startsWith("/") ? `http://runner.invalid${req.url}` : req.url, "http://runner.invalid");
     if (url.pathname === IDLE_PATH) return idle(res, url);
     if (url.pathname === HEALTH_PATH) {
       return sendJson(res, 200, { name: config.name, entry: config.moduleName, pyodide: worker.pyodideVersion });
@@ -191,7 +193,16 @@ async function main() {
         countryPoints: worker.countryPoints,
       });
       if (cfResult.note) note = ` (${cfResult.note})`;
-      const request = toRequest(req, body, { defaultHost: `${config.host}:${port}`, cf: cfResult.cf });
+      let request;
+      try {
+        request = toRequest(req, body, { defaultHost: `${config.host}:${port}`, cf: cfResult.cf });
+      } catch (err) {
+        // No Request can carry it (a Host that is no host: "Failed to parse URL"). Cloudflare's
+        // front end refuses such a request with 400 before any Worker runs (RFC 9112 §3.2).
+        status = 400;
+        sendJson(res, 400, { error: `the request cannot reach a Worker: ${err.message}` });
+        return;
+      }
       const ctx = new ExecutionContext((p) => activity.track(p, `${req.method} ${url.pathname}`));
       let response;
       try {

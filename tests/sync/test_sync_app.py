@@ -9,6 +9,7 @@ import pytest
 
 from edgecache import __version__
 
+from edgecache.config import ConfigError
 from edgecache.http import Request, Response
 from edgecache.regional import RegionalClients
 from edgecache.sync.app import SyncApp
@@ -560,3 +561,13 @@ async def test_a_crash_at_every_subrequest_of_a_continued_drain_applies_each_wri
         await follow_continuations(a)
         assert await a.w.queued_ids(US) == [], f"crash at {at}"
         assert [a.w.origin.applied[x.id] for x in writes] == [1] * 20, f"crash at {at}"
+
+
+def test_a_lease_too_short_to_replay_one_write_is_refused_at_load():
+    # Found setting up `make chaos`: LEASE_SECONDS=5 with ORIGIN_TIMEOUT_MS=2000 loaded fine,
+    # then every run was cut to no time at all and the queues never drained.
+    with pytest.raises(ConfigError) as caught:
+        App(LEASE_SECONDS="12", SYNC_WALL_MS="2000", ORIGIN_TIMEOUT_MS="2000")
+    assert caught.value.variable == "LEASE_SECONDS"
+    assert "raise LEASE_SECONDS above 12" in caught.value.fix
+    App(LEASE_SECONDS="13", SYNC_WALL_MS="2000", ORIGIN_TIMEOUT_MS="2000")  # one second of room: accepted

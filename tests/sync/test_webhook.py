@@ -167,3 +167,10 @@ def test_deeply_nested_text_is_ignored_not_parsed():
 def test_non_finite_publish_timestamp_is_rejected(stamp):
     body = b'{"cache":"c","topic":"t","text":"{}","publish_timestamp":' + stamp.encode() + b"}"
     assert "numeric publish_timestamp" in rejected(body, sign(body, "s3cret"))
+
+
+@pytest.mark.parametrize("stamp", ["1" + "0" * 400, "-1" + "0" * 400, "1e400"])
+def test_publish_timestamp_beyond_a_float_is_rejected_not_an_overflow(stamp):
+    # Found by tests/e2e/test_fuzz.py: a signed 10**400 raised OverflowError (a 500).
+    body = b'{"cache":"c","topic":"t","text":"{}","publish_timestamp":' + stamp.encode() + b"}"
+    assert "numeric publish_timestamp" in rejected(body, sign(body, "s3cret"))

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
 from ..admin import admitted, queue_report
-from ..config import Config, SyncConfig
+from ..config import Config, ConfigError, SyncConfig
 from ..http import Background, Clock, Fetch, FetchError, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
@@ -48,7 +48,7 @@ from ..router import Router
 from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
-from .replay import DrainSummary, drain_region, needs_continuation
+from .replay import LEASE_MARGIN_SECONDS, DrainSummary, drain_region, needs_continuation
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
@@ -65,7 +65,22 @@ class SyncApp:
         live: LiveHub | None = None,
     ) -> None:
         """``live`` reaches the channels' Durable Objects for the settled-write events
-        (``sync.live_events``); None without the ``LIVE`` binding (then none are sent)."""
+        (``sync.live_events``); None without the ``LIVE`` binding (then none are sent).
+
+        Raises ``ConfigError`` for a lease too short to replay anything: replay cuts each run
+        to LEASE_SECONDS - ORIGIN_TIMEOUT_MS - its margin (the last write must settle within
+        the lease), and with nothing left every run would replay nothing, for ever, logging
+        only ``replay.wall_clamped``. The first place both settings meet is here."""
+        room = sync_config.lease_seconds - config.origin_timeout - LEASE_MARGIN_SECONDS
+        if room <= 0:
+            raise ConfigError(
+                "LEASE_SECONDS",
+                f"({sync_config.lease_seconds}s) leaves a sync run no time to replay a write: each needs "
+                f"ORIGIN_TIMEOUT_MS ({config.origin_timeout:g}s) plus {LEASE_MARGIN_SECONDS:g}s to settle "
+                "within the lease.",
+                f"raise LEASE_SECONDS above {config.origin_timeout + LEASE_MARGIN_SECONDS:g} "
+                f"(with SYNC_WALL_MS at most LEASE_SECONDS - that), or lower ORIGIN_TIMEOUT_MS",
+            )
         self.config = config
         self.live = live
         self.sync_config = sync_config

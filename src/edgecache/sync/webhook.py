@@ -100,10 +100,10 @@ def verify_webhook(
         raise WebhookRejected("signed body is not a JSON object")
 
     published = payload.get("publish_timestamp")
-    # json.loads accepts NaN and Infinity: no age can be computed from either.
-    if isinstance(published, bool) or not isinstance(published, (int, float)) or not math.isfinite(published):
+    published_s = _seconds(published)
+    if published_s is None:
         raise WebhookRejected("event has no numeric publish_timestamp, so its age cannot be checked")
-    age = now - published / 1000
+    age = now - published_s
     if age > max_age_seconds:
         raise WebhookRejected(f"event is {age:.0f}s old (limit {max_age_seconds:g}s): a replay or a late delivery")
     if age < -MAX_FUTURE_SECONDS:
@@ -122,6 +122,19 @@ def verify_webhook(
         write_id=write_id,
         ignored_because=ignored,
     )
+
+
+def _seconds(published_ms: object) -> float | None:
+    """``publish_timestamp`` (milliseconds) in seconds, or None when no age can be computed
+    from it: not a number, NaN or Infinity (``json.loads`` accepts both), or an integer too
+    large for a float (JSON integers are unbounded: ``1`` and 400 zeros converts to nothing)."""
+    if isinstance(published_ms, bool) or not isinstance(published_ms, (int, float)):
+        return None
+    try:
+        seconds = published_ms / 1000
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _parse_text(text: object) -> tuple[str | None, str | None, str | None]:

@@ -7,6 +7,8 @@ clock; the CLI tests start ``python -m devstack.origin`` and stop it with SIGTER
 
 from __future__ import annotations
 
+import base64
+
 import json
 import os
 import re
@@ -412,3 +414,11 @@ def test_the_live_demo_page_is_served_uncached_and_uses_the_edge_client(origin):
     assert answer.headers["cache-control"] == "no-store"  # the edge in front must not keep it
     assert b'<script src="/_edge/live.js"></script>' in answer.body
     assert b"EdgecacheLive.subscribe" in answer.body
+
+
+def test_the_echo_route_answers_body_base64_byte_for_byte_with_any_status(origin):
+    raw = b"\xff\xfe not utf-8 \x00"
+    url = f"{origin}/api/echo/e2?status=299&x-thing=2&body_base64={base64.urlsafe_b64encode(raw).decode()}"
+    answer = http("GET", url)
+    assert (answer.status, answer.body, answer.headers["x-thing"]) == (299, raw, "2")
+    assert "content-type" not in answer.headers and "body_base64" not in answer.headers

@@ -76,6 +76,21 @@ def test_get_returns_the_workers_json_and_env_vars_from_the_vars_file(runner):
     }
 
 
+def test_a_path_starting_with_two_slashes_reaches_the_worker(runner):
+    # Found by tests/e2e/test_fuzz.py: the runner parsed "//%2F" as a host and answered 500.
+    _, url = runner
+    answer = http("GET", f"{url}//%2F")
+    assert (answer.status, answer.body) == (404, b"not found")  # the fixture Worker's own answer
+
+
+def test_a_host_header_that_is_no_host_is_a_400_not_a_runner_error(runner):
+    # Found by tests/e2e/test_fuzz.py: "Host: identity, gzip" made new Request() throw (500).
+    proc, url = runner
+    answer = http("GET", f"{url}/env", headers={"host": "identity, gzip"})
+    assert answer.status == 400 and "cannot reach a Worker" in answer.json()["error"]
+    assert "runner error" not in proc.output()
+
+
 def test_post_round_trips_a_binary_body_byte_for_byte(runner):
     _, url = runner
     body = bytes(range(256)) * 257 + b"\x00\xff\r\n"  # every byte value, not valid UTF-8
