@@ -1,7 +1,7 @@
 """Which Momento regions to create: ``python -m benchmarks.geo.plan --origin REGION --users MIX``.
 
 For k = 1 … N it prints the region set that minimises the user-weighted mean read-hit latency
-of your users (the write ack costs the same one round trip: a write's three calls run
+of your users (the write ack costs the same one round trip: a write's two calls run
 concurrently, see ``edge/app.py``), with the user-weighted p50/p95 it expects, what each
 extra region costs the sync Worker, and the ``MOMENTO_REGIONS`` value to paste.
 

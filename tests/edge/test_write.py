@@ -26,13 +26,14 @@ def stored_entry(world: EdgeWorld, region: str, path: str) -> CachedEntry | None
     return None if raw is None else CachedEntry.decode(raw)
 
 
-async def test_a_put_is_three_concurrent_calls_a_202_with_the_write_id_then_a_publish():
+async def test_a_put_is_two_concurrent_calls_a_202_with_the_write_id_then_a_publish():
     world = EdgeWorld()
     response = await world.request("PUT", "/api/items/7?v=2", '{"name":"seven"}',
                                    headers={"content-type": "application/json", "x-trace": "t1"},
                                    cf={"country": "JP"}, run_background=False)
-    # Only what the 202 promises is on its critical path: entry, record, queue.
-    assert len(world.subrequests) == 3 and world.max_in_flight == 3  # concurrent, not one by one
+    # Only what the 202 promises is on its critical path: entry + record (one SetBatch), queue.
+    assert len(world.subrequests) == 2 and world.max_in_flight == 2  # concurrent, not one by one
+    assert sorted(r.url.rsplit("/", 1)[-1] for r in world.subrequests) == ["SetBatch", "SortedSetPut"]
     assert not world.published
     assert await world.run_background() == 1  # the topic publish, after the answer (waitUntil)
 
@@ -42,7 +43,7 @@ async def test_a_put_is_three_concurrent_calls_a_202_with_the_write_id_then_a_pu
     assert answer == {"write_id": write_id, "status": "queued", "region": "ap-northeast-1"}
     assert response.headers.get("location") == f"/_edge/writes/{write_id}"
     assert response.headers.get("x-edge-region") == "ap-northeast-1"
-    assert len(world.subrequests) == 4
+    assert len(world.subrequests) == 3
     assert not world.origin_calls()
 
     # The record: what the origin will need, and only that.
@@ -100,7 +101,7 @@ async def test_a_delete_leaves_a_404_tombstone_until_it_syncs():
     assert not world.origin_calls()
 
 
-async def test_a_merge_patch_applies_to_the_cached_json_in_five_calls():
+async def test_a_merge_patch_applies_to_the_cached_json_in_four_calls():
     world = EdgeWorld()
     world.origin.answer("/api/items/7", 200, '{"name":"old","tags":["a"],"n":1}', content_type="application/json",
                         etag='"v1"')
@@ -110,7 +111,7 @@ async def test_a_merge_patch_applies_to_the_cached_json_in_five_calls():
                                 headers={"content-type": "application/merge-patch+json"})
 
     assert patch.status == 202
-    assert len(world.subrequests) == 5  # the Get of the current representation, the three, the publish
+    assert len(world.subrequests) == 4  # the Get of the current representation, the two, the publish
     read = await world.request("GET", "/api/items/7")
     assert json.loads(read.body) == {"name": "patched", "tags": ["a"]}
     assert "etag" not in read.headers  # the origin's validator described the old bytes
@@ -209,7 +210,7 @@ async def test_writes_in_the_same_millisecond_keep_their_order_in_the_queue():
     assert ids == sorted(ids)  # ids sort by time too (the replayer relies on it)
 
 
-@pytest.mark.parametrize("failing", ["grpc.SortedSetPut", "rest.set"])
+@pytest.mark.parametrize("failing", ["grpc.SortedSetPut", "grpc.SetBatch"])
 async def test_when_the_write_cannot_be_queued_it_goes_to_the_origin_synchronously(failing):
     world = EdgeWorld()
     world.origin.answer("/api/items/7", 200, '{"name":"old"}')
@@ -228,6 +229,21 @@ async def test_when_the_write_cannot_be_queued_it_goes_to_the_origin_synchronous
     assert stored_entry(world, "us-east-1", "/api/items/7") is None  # the next read goes to the origin
 
 
+async def test_a_body_too_big_to_share_one_batch_stores_entry_and_record_as_two_sets():
+    world = EdgeWorld(MAX_BODY_BYTES="3000000")
+    body = '{"blob":"' + "x" * 2_600_000 + '"}'  # entry + record (base64) > one SetBatch's 5 MB
+    response = await world.request("PUT", "/api/items/7", body, headers={"content-type": "application/json"},
+                                   run_background=False)
+    assert response.status == 202
+    rest_sets = [r for r in world.subrequests if "/cache/" in r.url and r.method in ("PUT", "POST")]
+    assert len(rest_sets) == 2 and len(world.subrequests) == 3  # entry and record apart, and the queue
+    assert world.subrequests and not any(r.url.endswith("SetBatch") for r in world.subrequests)
+    assert world.max_in_flight == 3  # still one round trip
+    assert stored_record(world, "us-east-1", body_json(response)["write_id"]).body == body.encode()
+    assert stored_entry(world, "us-east-1", "/api/items/7") is not None
+    assert await world.run_background() == 1  # the publish, as for any write
+
+
 async def test_a_fallback_whose_origin_is_down_too_is_a_502_and_leaves_nothing_queued():
     world = EdgeWorld()
     world.standin.add_fault(region="us-east-1", grpc_status=14, match="grpc.SortedSetPut", count=1)
@@ -242,7 +258,7 @@ async def test_a_failed_unqueue_is_logged_and_the_origin_still_gets_the_idempote
     world = EdgeWorld()
     # The record write fails, so the write is not acknowledged; then taking the id back out
     # of the queue fails too. The id stays queued; its replay will carry the same key.
-    world.standin.add_fault(region="us-east-1", error_status=503, match="rest.set", count=2)
+    world.standin.add_fault(region="us-east-1", error_status=503, match="grpc.SetBatch", count=1)
     world.standin.add_fault(region="us-east-1", grpc_status=14, match="grpc.SortedSetRemove", count=1)
     response = await world.request("PUT", "/api/items/7", "{}", headers={"content-type": "application/json"})
     assert response.status == 200

@@ -13,10 +13,12 @@ per invocation), asserted by ``tests/edge``:
     read, Momento failing    2   Get (fails or times out), origin; nothing stored
     read, stale entry        2   Get, conditional origin request  (+1 SetIf after a 304/200, waitUntil)
     read, stale-while-reval. 1   Get                   (+ origin and SetIf in waitUntil)
-    write (PUT/DELETE)       3   concurrently: entry Set, record Set, queue SortedSetPut
-                                 (+1 topic publish after the 202, in waitUntil)
-    write (PATCH)            4   Get of the cached representation, then the same 3 (+1 publish)
-    write that cannot queue  5   the 3, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
+    write (PUT/DELETE)       2   concurrently: entry + record in one SetBatch, queue SortedSetPut
+                                 (+1 topic publish after the 202, in waitUntil); a body over
+                                 ~1.9 MB: 3, the entry and the record as two Sets (one
+                                 batch stays under Momento's 5 MB item size, ``queue``)
+    write (PATCH)            3   Get of the cached representation, then the same 2 (+1 publish)
+    write that cannot queue  4   the 2, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
     unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
     live subscribe           1   the channel's Durable Object (it answers the 101); 0 when refused
@@ -27,10 +29,13 @@ per invocation), asserted by ``tests/edge``:
 
 With ``l1_ttl`` on a route (the colo tier, ``colo_cache``): a hit found in the colo costs 0
 subrequests (one colo-local Cache API lookup); a Momento hit adds a colo-local store in
-waitUntil; a write also deletes its key from the writer's colo cache, concurrently with the 3.
+waitUntil; a write also deletes its key from the writer's colo cache, concurrently with the 2.
 
-Why a write is three *concurrent* calls and not a sequence: the user waits for the slowest
-of them, one round trip to the nearby region, instead of three. The price is a short window
+Why a write is two *concurrent* calls and not a sequence: the user waits for the slowest
+of them, one round trip to the nearby region, instead of three (entry, record, queue). The
+entry and the record share one SetBatch because each call costs the Worker CPU (a fetch and
+its conversions, the larger part of a write's time in Pyodide) and a subrequest; the queue
+entry stays its own call, a sorted set. The price is a short window
 in which the id is in the queue but its record is not yet stored; the replayer treats a
 young id without a record as "not yet written" rather than lost (see ``replay``).
 
@@ -534,8 +539,7 @@ class EdgeApp:
         queue = self.regions.queue(region)
         message = json.dumps({"region": region, "write_id": write_id}, separators=(",", ":"))
         results = await asyncio.gather(
-            client.set(key, entry.encode(), entry.ttl),
-            queue.save(record),
+            queue.save_with_entry(record, key, entry.encode(), entry.ttl),
             queue.add(write_id, self._next_score_ms(now)),
             self._colo_purge(route, key),
             return_exceptions=True,
@@ -543,12 +547,12 @@ class EdgeApp:
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, MomentoError):
                 raise result
-        entry_error, record_error, queue_error, _ = results
+        stored_error, queue_error, _ = results
 
-        if entry_error or record_error or queue_error:
-            failed = [name for name, err in (("entry", entry_error), ("record", record_error), ("queue", queue_error)) if err]
+        if stored_error or queue_error:
+            failed = [name for name, err in (("entry+record", stored_error), ("queue", queue_error)) if err]
             self.log("write.fallback", level="warning", region=region, write_id=write_id, method=request.method,
-                     failed=failed, error=str(entry_error or record_error or queue_error))
+                     failed=failed, error=str(stored_error or queue_error))
             return await self._write_through_to_origin(request, record, client, queue, background)
         background(self._publish(client, region, write_id, message))
         if route.live is not None and self.live is not None:
