@@ -53,10 +53,11 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 and only an error's first 200 bytes are kept), so 4 MB leaves room for chatty origins while
 a runaway answer cannot take the isolate's 128 MB."""
 
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 """A bulk request's body stops taking items at about this much (a write alone may be larger:
 it then goes in a request of its own). Bodies travel base64 or as JSON, so items of
-MAX_BODY_BYTES each add up quickly; the origin has to read all of it in ORIGIN_TIMEOUT_MS."""
+MAX_BODY_BYTES each add up quickly; the origin has to read all of it in ORIGIN_TIMEOUT_MS,
+and many servers refuse bodies above a few MB (the demo origin: 5 MB)."""
 
 _ITEM_DEPTH = MAX_DEPTH + 2
 """An answer's nesting: the array, an item, then its body (which may itself be a document as
