@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from urllib.parse import urlsplit
 from dataclasses import asdict, dataclass, field, replace
 from typing import Awaitable, Callable
 
@@ -65,10 +66,13 @@ from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue
 from ..regional import RegionalClients
+from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
 from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, origin_request,  # noqa: F401
                       retry_after_seconds, settle)
+from . import bulk
 from .budget import BudgetExhausted, SubrequestBudget
+from .coalesce import Unit, aftermath, joins, plan
 # The keep-alive's constants are re-exported: they were defined here before.
 from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
@@ -199,13 +203,15 @@ async def drain_region(
     random: Callable[[], float],
     keep_dead_letters: bool = False,
     on_settled=None,
+    routes: tuple[Route, ...] = (),
 ) -> DrainSummary:
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
     ``queue`` and ``regions`` must be built on ``budget.wrap(...)`` (see
     :func:`~edgecache.sync.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
-    still under the lease (see the module docstring).
+    still under the lease (see the module docstring). ``routes`` (``Config.routes``) say which
+    writes coalesce or go in bulk (``_replay_ready``); without them each write goes alone.
     """
     def fresh_run() -> _Run:
         return _Run(
@@ -222,6 +228,7 @@ async def drain_region(
             random=random,
             keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
             on_settled=on_settled,
+            routes=routes,
         )
 
     started_used = budget.used
@@ -297,6 +304,10 @@ class _Run:
     """KEEPALIVE_RESERVE on runs that keep dead letters alive, else 0 (and no keep-alive)."""
     on_settled: Callable[[WriteRecord, int], Awaitable[None]] | None = None
     """Live events of a settled write (``sync.live_events``), given the subrequests the run can spare."""
+    routes: tuple[Route, ...] = ()
+    ready: list[WriteRecord] = field(default_factory=list)
+    """Loaded writes of routes with ``coalesce`` or ``bulk_url``, REPLAYING, in queue order,
+    waiting to be sent together (``_replay_ready``) at the end of the window."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive"), 0))
@@ -400,16 +411,21 @@ class _Run:
             window = await self.queue.oldest(wanted)
             fresh = [(write_id, score) for write_id, score in window if write_id not in self.seen]
             for index, (write_id, score) in enumerate(fresh):
-                if not self._can_start(0):
+                # A write waiting in ``ready`` has spent its load; the rest of its cost (and a
+                # lease renewal before its send) is held back for it.
+                if not self._can_start(len(self.ready) * write_cost(len(self.regions.names))):
                     for later_id, later_score in fresh[index:]:
                         self.pending_since[later_id] = later_score / 1000
+                    await self._replay_ready()
                     return "budget"
                 await self._keep_lease()
                 self.seen.add(write_id)
                 try:
                     await self._replay_one(write_id, score)
                 except _RecordNotYetStored:
+                    await self._replay_ready()
                     return "record-pending"
+            await self._replay_ready()
             if len(window) < wanted or not fresh:
                 return "drained"
 
@@ -450,6 +466,10 @@ class _Run:
             self.log("replay.LOST", level="error", region=self.region, write_id=write_id,
                      queued_at=score / 1000, reason="write record expired before it reached the origin")
             return
+        if record.state in (WriteState.SYNCED, WriteState.FAILED) and self._waiting_for(record.resource):
+            # Settled by an interrupted run that sent it in place of the older writes waiting
+            # in ``ready`` (coalescing): they are settled with it, unsent (sync.coalesce).
+            self.ready.append(record)
         if record.state is WriteState.SYNCED:
             # An earlier run stopped after saving SYNCED, maybe before refreshing the caches:
             # redo that (idempotent) and drop the id. The origin is not asked again.
@@ -479,10 +499,24 @@ class _Run:
             self.counts["blocked"] += 1
             self._keep(record)
             self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=blocked_by)
+            # Older writes of its resource waiting in ``ready`` wait too: this one may have
+            # been sent in their place already (coalescing), and an older write must not be
+            # applied after it.
+            for waiting in self._waiting_for(record.resource):
+                self.ready.remove(waiting)
+                self._keep(waiting)
             return
 
         replaying = record.to(WriteState.REPLAYING)
+        route = self._route_of(record)
+        if route is not None and (route.coalesce or route.bulk_url):
+            self.ready.append(replaying)  # sent with the window's others (_replay_ready)
+            return
         response, error = await self._send(replaying)
+        await self._settle(replaying, response, error)
+
+    async def _settle(self, replaying: WriteRecord, response: Response | None, error: str) -> WriteRecord:
+        """The origin's outcome for one sent write, settled and its bookkeeping done."""
         settled = settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
                          backoff_base=self.config.backoff_base_seconds, backoff_cap=self.config.backoff_cap_seconds,
                          random=self.random)
@@ -492,6 +526,103 @@ class _Run:
             await self._dead_letter(settled.record, settled.permanent)
         else:
             await self._retry(settled.record, settled.retry_in, response)
+        return settled.record
+
+    # -- coalescing and bulk: the one step that sends a batch (sync.coalesce, sync.bulk) --------
+
+    def _route_of(self, record: WriteRecord) -> Route | None:
+        return match_route(self.routes, urlsplit(record.path).path or "/")
+
+    def _coalesces(self, record: WriteRecord) -> bool:
+        route = self._route_of(record)
+        return route is not None and route.coalesce
+
+    def _waiting_for(self, resource: str) -> list[WriteRecord]:
+        return [record for record in self.ready if record.resource == resource]
+
+    async def _replay_ready(self) -> None:
+        """Send the writes waiting in ``ready`` and settle them; each ends settled or kept.
+
+        ``sync.coalesce.plan`` makes units per resource (one write sent for several); round
+        after round, the next unit of every resource goes, the bulk route's ones together
+        (``sync.bulk``, at most ``bulk_max`` per POST), the others one by one; each outcome is
+        settled as a single replay's, then its unit's older writes as ``coalesce.aftermath``
+        says. A resource whose write is retried (or that the wall time stops) keeps the rest
+        of its units queued, so the order per resource holds. Crash order: the sent write's
+        record is saved first, then the superseded ones (see ``sync.coalesce``).
+        """
+        ready, self.ready = self.ready, []
+        lines = [list(units) for units in plan(ready, self._coalesces)]
+        while lines := [units for units in lines if units]:
+            heads = [units.pop(0) for units in lines]
+            sent = [unit for unit in heads if unit.newest.state is WriteState.REPLAYING]
+            settled = dict(zip((unit.newest.id for unit in sent), await self._send_units(sent)))
+            for units, unit in zip(lines, heads):
+                final = settled.get(unit.newest.id, unit.newest)  # not sent: settled by an earlier run
+                if final is None:  # not sent: out of time
+                    final = unit.newest
+                    self._keep(unit.newest)
+                after = aftermath(unit, final, self.now())
+                for superseded in after.superseded:
+                    await self._superseded(superseded, final)
+                for failed in after.dead_lettered:
+                    await self._dead_letter(failed, permanent=False, entry_done=failed.entry_key == final.entry_key)
+                if after.again is not None:
+                    units.insert(0, after.again)
+                if final.state in (WriteState.QUEUED, WriteState.REPLAYING):
+                    # Retried, or not sent: everything after it on this resource waits.
+                    self.blocked_resources.add(unit.resource)
+                    for record in (*after.waiting, *(r for later in units for r in later.records)):
+                        self._keep(record)
+                    units.clear()
+
+    async def _send_units(self, units: list[Unit]) -> list[WriteRecord | None]:
+        """Send each unit's newest write (a bulk route's together) and settle it: the settled
+        records in ``units``' order, None for one not sent because the wall time ran out."""
+        settled: dict[str, WriteRecord | None] = {}
+        by_route: dict[Route, list[WriteRecord]] = {}
+        for unit in units:
+            route = self._route_of(unit.newest)
+            if route is not None and route.bulk_url:
+                by_route.setdefault(route, []).append(unit.newest)
+                continue
+            if self.now() >= self.stop_at:
+                settled[unit.newest.id] = None
+                continue
+            await self._keep_lease()
+            settled[unit.newest.id] = await self._settle(unit.newest, *await self._send(unit.newest))
+        for route, records in by_route.items():
+            for chunk in bulk.chunks(records, route.bulk_max):
+                if self.now() >= self.stop_at:
+                    settled.update(dict.fromkeys((record.id for record in chunk), None))
+                    continue
+                await self._keep_lease()
+                for record, (response, error) in zip(chunk, await self._send_bulk(chunk, route.bulk_url)):
+                    settled[record.id] = await self._settle(record, response, error)
+        return [settled[unit.newest.id] for unit in units]
+
+    async def _send_bulk(self, records: list[WriteRecord], url: str) -> list[bulk.Outcome]:
+        """One POST for ``records`` (``sync.bulk``): an outcome per write, in order."""
+        target = self.origin_url + url if url.startswith("/") else url
+        try:
+            response = await fetch_with_timeout(self.origin_fetch, bulk.bulk_request(records, target),
+                                                self.origin_timeout)
+        except FetchTimeout:
+            return [(None, f"bulk endpoint timed out after {self.origin_timeout:g}s")] * len(records)
+        except FetchError as exc:
+            return [(None, f"bulk endpoint unreachable: {exc}")] * len(records)
+        self.log("replay.bulk", region=self.region, status=response.status, writes=len(records))
+        return bulk.outcomes(records, response)
+
+    async def _superseded(self, superseded: WriteRecord, by: WriteRecord) -> None:
+        """Bookkeeping of a write made unnecessary by a newer synced one: its record, its id;
+        its entry only if it is not the newer write's (whose refresh covered that one)."""
+        await self.queue.save(superseded)
+        self.to_remove.append(superseded.id)
+        self.counts["synced"] += 1
+        self.log("replay.superseded", region=self.region, write_id=superseded.id, superseded_by=by.id)
+        if superseded.entry_key != by.entry_key:
+            await self._refresh_entries(superseded)
 
     async def _send(self, record: WriteRecord) -> tuple[Response | None, str]:
         """The origin's answer (or None) and a one-line description of a failure."""
@@ -521,13 +652,14 @@ class _Run:
                  status=response.status if response is not None else None, reason=queued.last_error,
                  retry_in_seconds=round(delay, 3))
 
-    async def _dead_letter(self, failed: WriteRecord, permanent: bool) -> None:
+    async def _dead_letter(self, failed: WriteRecord, permanent: bool, entry_done: bool = False) -> None:
         await self.queue.dead_letter(failed, self.now())
         self.counts["dead_lettered"] += 1
         # The reason may quote the origin's body; the log gets the status only.
         self.log("replay.dead_lettered", level="error", region=self.region, write_id=failed.id, attempt=failed.attempts,
                  status=failed.origin_status, reason="permanent" if permanent else "attempts used up")
-        await self._refresh_entries(failed)
+        if not entry_done:  # a write dead-lettered with the one sent in its place shares its entry refresh
+            await self._refresh_entries(failed)
 
     async def _keep_dead_letters_alive(self) -> None:
         """Give the dead letters near expiry a fresh TTL (``dead_letters.keep_alive``, whose
