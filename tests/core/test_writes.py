@@ -383,6 +383,6 @@ def test_may_have_applied(attempts: int, status, expected: bool) -> None:
 
 def test_an_older_write_dead_lettered_with_a_failed_newer_one_says_why() -> None:
     failed = record(id=new_write_id(NOW + 1, "cafe0001")).to(R).to(F, attempts=4, finished_at=NOW)
-    older = fail_with(record().to(R), failed, NOW + 2)
+    older = fail_with(record().to(R), failed.id, NOW + 2)
     assert (older.state, older.finished_at, older.superseded_by) == (F, NOW + 2, None)
     assert failed.id in older.last_error and older.public_view()["reason"] == older.last_error

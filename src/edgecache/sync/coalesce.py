@@ -26,21 +26,32 @@ What the sent write's outcome means for the rest of its unit (:func:`aftermath`)
                                      applied (an attempt's answer lost), and an older write
                                      sent now could undo it (``writes.may_have_applied``)
 
-Crash order: the sent write's SYNCED record is saved before the others are, so a run that
-dies in between leaves older QUEUED writes in front of a SYNCED newer one. The next run
-plans them as a unit again, meets the SYNCED write right after them and settles them with it
-(:func:`aftermath` with the stored record) without sending anything; they were obsolete in
-any case, because sending an older write after a newer one has synced would break the order.
+Binding, and why: before the newest write is sent, every older one of its unit is stored
+QUEUED with ``coalesced_into`` naming it (``writes.bind``, one Set each, skipped when already
+so). The newest may be applied even if its answer never comes (a timeout, a crash), and a
+later run may not see the two together (a window or a budget can end between them); an
+older write sent on its own then would be applied after the newer one and undo it. A bound
+write is therefore never sent on its own: a run that finds one as the newest of its unit
+reads the write it is bound to (one Get) and settles it by that write's fate
+(:func:`resolve`): synced → superseded by it; still queued → it waits (kept, its resource
+not held back, so the newer write goes); failed or gone → dead-lettered (it was not sent,
+and sending it now could undo that write or later ones). Only within one batch, where the
+resource's later writes have not gone yet, does a refused newest let the older ones go.
+
+Crash order: bind the older writes, send the newest, save its outcome, then save the older
+ones SYNCED (or FAILED). A run that dies after the newest's SYNCED save leaves bound QUEUED
+writes in front of it: the next run settles them with it, from the stored record (when it
+meets it in the same batch, or by :func:`resolve`), without sending anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ..writes import WriteRecord, WriteState, fail_with, is_coalescable, may_have_applied, supersede
 
-__all__ = ["Unit", "Aftermath", "plan", "joins", "aftermath"]
+__all__ = ["Unit", "Aftermath", "plan", "joins", "aftermath", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +75,10 @@ class Unit:
 
 def joins(unit: Unit, record: WriteRecord, coalesces: Callable[[WriteRecord], bool]) -> bool:
     """Whether ``record``, queued right after ``unit`` to the same resource, supersedes it:
-    both coalescable on a route that coalesces (the route is the resource's, so one test)."""
-    return (record.resource == unit.resource and coalesces(record)
+    both coalescable on a route that coalesces (the route is the resource's, so one test),
+    and the unit's newest not settled already (an interrupted run sent that one: it ends its
+    unit, and the writes after it go after it)."""
+    return (record.resource == unit.resource and coalesces(record) and unit.newest.state is WriteState.REPLAYING
             and is_coalescable(record) and is_coalescable(unit.newest))
 
 
@@ -106,6 +119,19 @@ def aftermath(unit: Unit, settled: WriteRecord, now: float) -> Aftermath:
         return Aftermath(superseded=tuple(supersede(record, settled, now) for record in older))
     if settled.state is WriteState.FAILED:
         if may_have_applied(settled):
-            return Aftermath(dead_lettered=tuple(fail_with(record, settled, now) for record in older))
-        return Aftermath(again=Unit(older[:-1], older[-1]))
+            return Aftermath(dead_lettered=tuple(fail_with(record, settled.id, now) for record in older))
+        # Its newest is sent next, and no longer bound to the refused write.
+        return Aftermath(again=Unit(older[:-1], replace(older[-1], coalesced_into=None)))
     return Aftermath(waiting=older)
+
+
+def resolve(unit: Unit, bound_to: WriteRecord | None, now: float) -> Aftermath:
+    """The fate of ``unit`` whose newest write is bound (``coalesced_into``) to a write not in
+    this batch, given that write's stored record (None: gone or unreadable). The whole unit
+    shares it: its older writes are bound to the same write or to its newest."""
+    if bound_to is not None and bound_to.state is WriteState.SYNCED:
+        return aftermath(Unit(unit.records, bound_to), bound_to, now)
+    if bound_to is not None and bound_to.state is not WriteState.FAILED:
+        return Aftermath(waiting=unit.records)
+    newer_id = unit.newest.coalesced_into or ""
+    return Aftermath(dead_lettered=tuple(fail_with(record, newer_id, now) for record in unit.records))

@@ -68,11 +68,11 @@ from ..queue import WriteQueue
 from ..regional import RegionalClients
 from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
-from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, origin_request,  # noqa: F401
-                      retry_after_seconds, settle)
+from ..writes import (RecordFormatError, WriteRecord, WriteState, backoff_seconds, bind,  # noqa: F401
+                      origin_request, retry_after_seconds, settle)
 from . import bulk
 from .budget import BudgetExhausted, SubrequestBudget
-from .coalesce import Unit, aftermath, joins, plan
+from .coalesce import Unit, aftermath, plan, resolve
 # The keep-alive's constants are re-exported: they were defined here before.
 from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
@@ -544,30 +544,47 @@ class _Run:
         """Send the writes waiting in ``ready`` and settle them; each ends settled or kept.
 
         ``sync.coalesce.plan`` makes units per resource (one write sent for several); round
-        after round, the next unit of every resource goes, the bulk route's ones together
-        (``sync.bulk``, at most ``bulk_max`` per POST), the others one by one; each outcome is
-        settled as a single replay's, then its unit's older writes as ``coalesce.aftermath``
+        after round, the next unit of every resource goes: a unit whose newest write is bound
+        to a write outside the batch is settled by that write's stored fate, never sent
+        (``coalesce.resolve``); the others' older writes are bound to their newest
+        (``writes.bind``), then the newest writes are sent, the bulk route's together
+        (``sync.bulk``, at most ``bulk_max`` per POST) and the others one by one, each outcome
+        settled as a single replay's and its unit's older writes as ``coalesce.aftermath``
         says. A resource whose write is retried (or that the wall time stops) keeps the rest
-        of its units queued, so the order per resource holds. Crash order: the sent write's
-        record is saved first, then the superseded ones (see ``sync.coalesce``).
+        of its units queued, so the order per resource holds. Crash order: bind, send, save
+        the sent write's outcome, then the older ones' (see ``sync.coalesce``).
         """
         ready, self.ready = self.ready, []
         lines = [list(units) for units in plan(ready, self._coalesces)]
         while lines := [units for units in lines if units]:
             heads = [units.pop(0) for units in lines]
-            sent = [unit for unit in heads if unit.newest.state is WriteState.REPLAYING]
+            for index, unit in enumerate(heads):
+                if unit.newest.state is WriteState.REPLAYING and unit.newest.coalesced_into is not None:
+                    bound_to = await self._load_bound(unit.newest.coalesced_into)
+                    after = resolve(unit, bound_to, self.now())
+                    await self._settle_older(after, bound_to or unit.newest)
+                    for record in after.waiting:  # its newer write is still to go: not held back
+                        self._keep(record)
+                    heads[index] = None
+            sent = [unit for unit in heads if unit is not None and unit.newest.state is WriteState.REPLAYING]
+            for unit in sent:
+                for older in unit.older:
+                    if older.coalesced_into != unit.newest.id:
+                        await self.queue.save(bind(older, unit.newest))
             settled = dict(zip((unit.newest.id for unit in sent), await self._send_units(sent)))
             for units, unit in zip(lines, heads):
+                if unit is None:
+                    continue
                 final = settled.get(unit.newest.id, unit.newest)  # not sent: settled by an earlier run
                 if final is None:  # not sent: out of time
                     final = unit.newest
                     self._keep(unit.newest)
                 after = aftermath(unit, final, self.now())
-                for superseded in after.superseded:
-                    await self._superseded(superseded, final)
-                for failed in after.dead_lettered:
-                    await self._dead_letter(failed, permanent=False, entry_done=failed.entry_key == final.entry_key)
+                await self._settle_older(after, final)
                 if after.again is not None:
+                    # Its newest goes next: stored unbound first, so that a crash after its send
+                    # does not leave it tied to the refused write (and dead-lettered with it).
+                    await self.queue.save(after.again.newest.to(WriteState.QUEUED))
                     units.insert(0, after.again)
                 if final.state in (WriteState.QUEUED, WriteState.REPLAYING):
                     # Retried, or not sent: everything after it on this resource waits.
@@ -575,6 +592,19 @@ class _Run:
                     for record in (*after.waiting, *(r for later in units for r in later.records)):
                         self._keep(record)
                     units.clear()
+
+    async def _load_bound(self, write_id: str) -> WriteRecord | None:
+        try:
+            return await self.queue.load(write_id)
+        except RecordFormatError:
+            return None
+
+    async def _settle_older(self, after, newer: WriteRecord) -> None:
+        """Save what ``after`` (``coalesce.Aftermath``) made of a unit's older writes."""
+        for superseded in after.superseded:
+            await self._superseded(superseded, newer)
+        for failed in after.dead_lettered:
+            await self._dead_letter(failed, permanent=False, entry_done=failed.entry_key == newer.entry_key)
 
     async def _send_units(self, units: list[Unit]) -> list[WriteRecord | None]:
         """Send each unit's newest write (a bulk route's together) and settle it: the settled
