@@ -253,11 +253,18 @@ async def test_coalescing_and_bulk_together_send_one_item_per_resource():
     await assert_each_write_applied_once_in_order(w, writes)
 
 
-async def test_bulk_runs_stay_within_their_budget():
-    for limit in range(20, 60):
-        w = World(ROUTES=BOTH)
+@pytest.mark.parametrize("routes", [COALESCE, BOTH], ids=["coalesce", "coalesce+bulk"])
+@pytest.mark.parametrize("fault", [None, "409", "503", "lost_answer"])
+async def test_batched_runs_stay_within_their_budget(routes, fault):
+    # As test_replay's per-write cost test: whatever the budget, no subrequest is refused
+    # mid-run (the end of the run is afforded), and the lease is released. The faults make
+    # the dearest paths: a refused newest sends the one before it (unbinding it first).
+    for limit in range(20, 70):
+        w = World(ROUTES=routes)
         for n in range(12):
             await w.edge_write("PUT", f"/items/{n % 5}", b"1")
+        if fault:
+            w.origin.fail(fault, times=4)
         budget = SubrequestBudget(limit)
         summary = await w.drain(budget=budget)
         assert budget.used <= limit and summary.message is None, (limit, summary)

@@ -103,6 +103,12 @@ the SortedSetFetch."""
 _MIN_RUN_COST = 2 + _WINDOW_COST + RUN_RESERVE
 """A run's fixed costs (lease, queue TTL, one window, the end), before any write."""
 
+READY_EXTRA = 2
+"""What a write of a ``coalesce``/``bulk_url`` route may cost beyond ``write_cost`` (it waits in
+``ready`` and is sent with the window's others, ``_replay_ready``): its ``coalesced_into``
+binding before a newer write is sent for it, and then either the Get of the write it is bound
+to or, when that one was refused, its own unbinding; plus the lease renewal before its send."""
+
 LEASE_MARGIN_SECONDS = 10.0
 """Time the lease must outlast the run by, beyond the last origin call: the Momento calls that
 settle the last write. A run that outlived its lease could overlap the next one and break the
@@ -411,9 +417,9 @@ class _Run:
             window = await self.queue.oldest(wanted)
             fresh = [(write_id, score) for write_id, score in window if write_id not in self.seen]
             for index, (write_id, score) in enumerate(fresh):
-                # A write waiting in ``ready`` has spent its load; the rest of its cost (and a
-                # lease renewal before its send) is held back for it.
-                if not self._can_start(len(self.ready) * write_cost(len(self.regions.names))):
+                # A write waiting in ``ready`` has spent its load; the rest of its cost is held
+                # back for it, plus READY_EXTRA.
+                if not self._can_start(len(self.ready) * (write_cost(len(self.regions.names)) + READY_EXTRA)):
                     for later_id, later_score in fresh[index:]:
                         self.pending_since[later_id] = later_score / 1000
                     await self._replay_ready()
