@@ -32,6 +32,10 @@ Why it is safe (the properties the tests check):
   The lease key lives one write long (``lease_ttl``) and is renewed (SetIf equal) before a
   write that could outlive it, so a crashed run blocks its region for seconds; a run that
   finds its lease taken stops at once and leaves the new holder's lease alone.
+  A route with ``coalesce`` or ``bulk_url`` sends a window's writes together
+  (``_replay_ready``): one write for several to one resource (``sync.coalesce``, whose
+  docstring has why an older write is never sent after a newer one may have been
+  applied), many resources per request (``sync.bulk``), a resource's writes still in order.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
   plus a Delete when set) and runs again. Either the second try wins, or the lease was taken
