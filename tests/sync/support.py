@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
 
+import pytest
+
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config, load_sync_config
 from edgecache.entries import CachedEntry
@@ -377,3 +379,19 @@ async def assert_each_write_applied_once_in_order(w: World, writes: list[WriteRe
         last = order[-1] if order else None
         expected = None if last is None or by_id[last].method == "DELETE" else (last, by_id[last].body)
         assert w.origin.state.get(path) == expected, f"{where}{path}"
+
+
+async def crash_scenario(w: World, puts: list[tuple[str, bytes]], faulted: int, outcome: str, crash_at: int | None,
+                         budget: SubrequestBudget | None = None) -> list[WriteRecord]:
+    """Queue ``puts`` ((path, body) each), make write number ``faulted`` answer ``outcome``
+    once ("200": no fault), then drain: whole on ``budget`` (``crash_at`` None), or until the
+    isolate dies at subrequest ``crash_at`` (1-based)."""
+    writes = [await w.edge_write("PUT", path, body) for path, body in puts]
+    if outcome != "200":
+        w.origin.fail(outcome, write_id=writes[faulted].id)
+    if crash_at is None:
+        await w.drain(budget=budget)
+        return writes
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=crash_at))
+    return writes

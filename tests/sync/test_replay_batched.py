@@ -11,7 +11,7 @@ import pytest
 from edgecache.sync.budget import SubrequestBudget
 from edgecache.writes import WriteState
 
-from .support import ORIGIN, REGIONS, CrashError, World, assert_each_write_applied_once_in_order
+from .support import ORIGIN, REGIONS, World, assert_each_write_applied_once_in_order, crash_scenario
 
 US, EU = REGIONS
 
@@ -81,11 +81,16 @@ async def test_a_conditional_write_is_a_barrier_sent_between_the_others():
     await assert_each_write_applied_once_in_order(w, [*a, cond, *b])
 
 
-async def test_a_retried_newest_keeps_the_older_ones_waiting_then_supersedes_them():
-    w = World(ROUTES=COALESCE)
+async def three_puts_the_newest_failing(fault: str, **env: str):
+    """A coalescing world with three PUTs to /items/1 whose newest answers ``fault`` once, drained once."""
+    w = World(ROUTES=COALESCE, **env)
     writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
-    w.origin.fail("503", write_id=writes[2].id)
-    first = await w.drain()
+    w.origin.fail(fault, write_id=writes[2].id)
+    return w, writes, await w.drain()
+
+
+async def test_a_retried_newest_keeps_the_older_ones_waiting_then_supersedes_them():
+    w, writes, first = await three_puts_the_newest_failing("503")
     assert (first.synced, first.retried) == (0, 1)
     assert [(await state(w, x.id)).state for x in writes] == [WriteState.QUEUED] * 3
     assert await w.queued_ids() == [x.id for x in writes]
@@ -102,10 +107,7 @@ async def test_a_retried_newest_keeps_the_older_ones_waiting_then_supersedes_the
 
 async def test_a_newest_refused_on_its_only_attempt_lets_the_one_before_it_go_instead():
     # Sending all three would have left the origin at the second one's state: so does this.
-    w = World(ROUTES=COALESCE)
-    writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
-    w.origin.fail("409", write_id=writes[2].id)
-    summary = await w.drain()
+    w, writes, summary = await three_puts_the_newest_failing("409")
     assert (summary.synced, summary.dead_lettered) == (2, 1)
     assert [key for _, _, key in sent(w)] == [writes[2].id, writes[1].id]
     assert (await state(w, writes[0].id)).superseded_by == writes[1].id
@@ -115,10 +117,8 @@ async def test_a_newest_refused_on_its_only_attempt_lets_the_one_before_it_go_in
 
 
 async def test_a_newest_that_may_have_been_applied_takes_the_older_ones_to_the_dlq_unsent():
-    w = World(ROUTES=COALESCE, MAX_ATTEMPTS="1")
-    writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
-    w.origin.fail("timeout_after_apply", write_id=writes[2].id)  # applied, and we never heard
-    summary = await w.drain()
+    # Applied, and we never heard: with one attempt allowed, it dead-letters.
+    w, writes, summary = await three_puts_the_newest_failing("timeout_after_apply", MAX_ATTEMPTS="1")
     assert (summary.synced, summary.dead_lettered) == (0, 3)
     assert [key for _, _, key in sent(w)] == [writes[2].id]
     assert set(await w.dlq_ids()) == {x.id for x in writes}
@@ -300,13 +300,5 @@ async def test_a_crash_at_any_subrequest_of_a_batched_run_applies_each_write_onc
 async def _scenario(w: World, outcome: str, crash_at: int | None, budget: SubrequestBudget | None = None):
     """Three writes to one resource around a write to another, then a fourth to the first:
     the newest write to /items/1 answers ``outcome`` once."""
-    writes = [await w.edge_write("PUT", "/items/1", b"1"), await w.edge_write("PUT", "/items/1", b"2"),
-              await w.edge_write("PUT", "/items/2", b"3"), await w.edge_write("PUT", "/items/1", b"4")]
-    if outcome != "200":
-        w.origin.fail(outcome, write_id=writes[3].id)
-    if crash_at is None:
-        await w.drain(budget=budget)
-        return writes
-    with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=crash_at))
-    return writes
+    return await crash_scenario(w, [("/items/1", b"1"), ("/items/1", b"2"), ("/items/2", b"3"), ("/items/1", b"4")],
+                                3, outcome, crash_at, budget)

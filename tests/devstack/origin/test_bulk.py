@@ -9,20 +9,12 @@ import json
 
 import pytest
 
-from devstack.origin import Faults, ItemStore, OriginApp, OriginServer
 from edgecache.http import Headers, Response
 from edgecache.sync.bulk import bulk_request, outcomes
 from edgecache.writes import WriteRecord, new_write_id
 from tests.loopback import http
 
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture
-def origin():
-    server = OriginServer(OriginApp(ItemStore(), Faults()), port=0).start()
-    yield server.url
-    server.close()
 
 
 def bulk(url: str, items) -> list[dict]:
