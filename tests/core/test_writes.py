@@ -118,6 +118,7 @@ records = st.builds(
     finished_at=st.none() | st.floats(0, 4e9, allow_nan=False),
     origin_status=st.none() | st.integers(100, 599),
     superseded_by=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
+    coalesced_into=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
 )
 
 
@@ -317,7 +318,7 @@ def test_origin_request_carries_the_write_and_its_idempotency_key() -> None:
 
 # -- coalescing ------------------------------------------------------------------------------
 
-from edgecache.writes import fail_with, is_coalescable, may_have_applied, supersede  # noqa: E402
+from edgecache.writes import bind, fail_with, is_coalescable, may_have_applied, supersede  # noqa: E402
 
 
 @pytest.mark.parametrize("method, headers, expected", [
@@ -386,3 +387,17 @@ def test_an_older_write_dead_lettered_with_a_failed_newer_one_says_why() -> None
     older = fail_with(record().to(R), failed.id, NOW + 2)
     assert (older.state, older.finished_at, older.superseded_by) == (F, NOW + 2, None)
     assert failed.id in older.last_error and older.public_view()["reason"] == older.last_error
+
+
+def test_bind_stores_the_older_write_queued_and_tied_to_the_newer_one() -> None:
+    older = record(attempts=1).to(R)
+    newer = record(id=new_write_id(NOW + 1, "cafe0001"))
+    stored = bind(older, newer)
+    assert (stored.state, stored.coalesced_into, stored.attempts) == (Q, newer.id, 1)
+    assert WriteRecord.decode(stored.encode()).coalesced_into == newer.id
+    assert "coalesced_into" not in json.loads(record().encode())
+    with pytest.raises(ValueError, match="newer write"):
+        bind(newer.to(R), older)
+    # Settling it unties it again.
+    assert supersede(stored.to(R), newer_synced(older), NOW).coalesced_into is None
+    assert fail_with(stored.to(R), newer.id, NOW).coalesced_into is None

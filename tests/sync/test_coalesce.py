@@ -3,9 +3,11 @@ older writes of its unit. Pure: records in, records out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from edgecache.sync.coalesce import Unit, aftermath, plan
+from edgecache.sync.coalesce import Unit, aftermath, plan, resolve
 from edgecache.writes import WriteRecord, WriteState, new_write_id
 
 NOW = 1_800_000_000.0
@@ -107,3 +109,49 @@ def test_a_unit_of_one_has_no_aftermath():
     synced = write(1).to(S, attempts=1, finished_at=NOW)
     assert aftermath(unit_of(write(1)), synced, NOW) == aftermath(unit_of(write(1)), write(1).to(Q), NOW)
     assert aftermath(unit_of(write(1)), synced, NOW).superseded == ()
+
+
+# -- resolve: a unit whose newest is bound to a write outside the batch ----------------------------
+
+
+def bound_unit() -> tuple[Unit, WriteRecord]:
+    newer = write(9)
+    older = [write(1), write(2)]
+    return Unit((older[0],), replace(older[1], coalesced_into=newer.id)), newer
+
+
+def test_resolve_by_a_synced_newer_write_supersedes_the_whole_unit():
+    unit, newer = bound_unit()
+    synced = newer.to(S, attempts=1, finished_at=NOW, origin_status=200)
+    after = resolve(unit, synced, NOW + 1)
+    assert [(r.id, r.state, r.superseded_by, r.coalesced_into) for r in after.superseded] == \
+        [(r.id, S, newer.id, None) for r in unit.records]
+
+
+def test_resolve_by_a_queued_newer_write_waits():
+    unit, newer = bound_unit()
+    after = resolve(unit, newer.to(Q, attempts=1), NOW)
+    assert after.waiting == unit.records and (after.superseded, after.dead_lettered, after.again) == ((), (), None)
+
+
+@pytest.mark.parametrize("fate", ["refused", "gave up", "gone"])
+def test_resolve_by_a_failed_or_missing_newer_write_dead_letters_the_unit_never_sends_it(fate):
+    # Even a refusal: outside its batch, writes after the refused one may have gone since.
+    unit, newer = bound_unit()
+    stored = {"refused": newer.to(F, attempts=1, origin_status=409, finished_at=NOW),
+              "gave up": newer.to(F, attempts=4, finished_at=NOW), "gone": None}[fate]
+    after = resolve(unit, stored, NOW)
+    assert [(r.id, r.state) for r in after.dead_lettered] == [(r.id, F) for r in unit.records]
+    assert all(newer.id in r.last_error for r in after.dead_lettered) and after.again is None
+
+
+def test_the_again_unit_is_no_longer_bound_to_the_refused_write():
+    older = [write(1), replace(write(2), coalesced_into="x")]
+    refused = write(3).to(F, attempts=1, origin_status=409, finished_at=NOW)
+    assert aftermath(unit_of(*older, write(3)), refused, NOW).again.newest.coalesced_into is None
+
+
+def test_a_settled_write_ends_its_unit():
+    resumed = write(2).to(S, attempts=1, finished_at=NOW)
+    a = [write(1), resumed, write(3)]
+    assert shape(plan(a, always)) == [[([a[0].id], resumed.id), ([], a[2].id)]]

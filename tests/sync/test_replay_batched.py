@@ -302,3 +302,43 @@ async def _scenario(w: World, outcome: str, crash_at: int | None, budget: Subreq
     the newest write to /items/1 answers ``outcome`` once."""
     return await crash_scenario(w, [("/items/1", b"1"), ("/items/1", b"2"), ("/items/2", b"3"), ("/items/1", b"4")],
                                 3, outcome, crash_at, budget)
+
+
+# -- bound writes (coalesced_into) found without their newer write ------------------------------
+
+
+async def bound(w: World, older, newer_id: str):
+    record = (await state(w, older.id)).to(WriteState.REPLAYING).to(WriteState.QUEUED, coalesced_into=newer_id)
+    await w.queue().save(record)
+    return record
+
+
+async def test_a_bound_write_split_from_its_newer_one_is_never_sent_on_its_own():
+    # A window (10 ids) ends between them: the bound write waits, the newer one goes alone,
+    # and the next run finds it synced and supersedes the older one with it.
+    w = World(ROUTES=COALESCE)
+    older = await w.edge_write("PUT", "/items/1", b"1")
+    others = [await w.edge_write("PUT", f"/items/x{n}", b"x") for n in range(9)]
+    newer = await w.edge_write("PUT", "/items/1", b"2")
+    await bound(w, older, newer.id)
+    first = await w.drain()
+    assert ("PUT", "/items/1", newer.id) in sent(w) and older.id not in [key for _, _, key in sent(w)]
+    assert (await state(w, older.id)).state is WriteState.QUEUED and first.remaining == 1
+    await w.drain()
+    record = await state(w, older.id)
+    assert (record.state, record.superseded_by, record.coalesced_into) == (WriteState.SYNCED, newer.id, None)
+    await assert_each_write_applied_once_in_order(w, [older, *others, newer])
+
+
+async def test_a_bound_write_whose_newer_one_is_gone_is_dead_lettered_and_its_entry_dropped():
+    w = World(ROUTES=COALESCE)
+    older = await w.edge_write("PUT", "/items/1", b"1")
+    await bound(w, older, "01a3185c5000ffffffff")  # a write id whose record is not there
+    summary = await w.drain()
+    assert (summary.dead_lettered, sent(w)) == (1, [])
+    record = await state(w, older.id)
+    assert record.state is WriteState.FAILED and "01a3185c5000ffffffff" in record.last_error
+    w.clock.advance(2)
+    assert await w.entry(older) is None  # readers see the origin's truth again
+    [line] = w.events("replay.dead_lettered")
+    assert line["reason"] == "coalesced into a write that did not sync"

@@ -514,7 +514,8 @@ class _Run:
             # applied after it.
             for waiting in self._waiting_for(record.resource):
                 self.ready.remove(waiting)
-                self._keep(waiting)
+                if waiting.state is WriteState.REPLAYING:  # not one an interrupted run settled
+                    self._keep(waiting)
             return
 
         replaying = record.to(WriteState.REPLAYING)
@@ -572,7 +573,7 @@ class _Run:
                 if unit.newest.state is WriteState.REPLAYING and unit.newest.coalesced_into is not None:
                     bound_to = await self._load_bound(unit.newest.coalesced_into)
                     after = resolve(unit, bound_to, self.now())
-                    await self._settle_older(after, bound_to or unit.newest)
+                    await self._settle_older(after, bound_to)
                     for record in after.waiting:  # its newer write is still to go: not held back
                         self._keep(record)
                     heads[index] = None
@@ -609,12 +610,15 @@ class _Run:
         except RecordFormatError:
             return None
 
-    async def _settle_older(self, after, newer: WriteRecord) -> None:
-        """Save what ``after`` (``coalesce.Aftermath``) made of a unit's older writes."""
+    async def _settle_older(self, after, newer: WriteRecord | None) -> None:
+        """Save what ``after`` (``coalesce.Aftermath``) made of a unit's older writes, given the
+        settled newer write they were sent with (None: gone); that write's own bookkeeping
+        refreshed the entry they share with it."""
         for superseded in after.superseded:
             await self._superseded(superseded, newer)
         for failed in after.dead_lettered:
-            await self._dead_letter(failed, permanent=False, entry_done=failed.entry_key == newer.entry_key)
+            await self._dead_letter(failed, permanent=False, reason="coalesced into a write that did not sync",
+                                    entry_done=newer is not None and failed.entry_key == newer.entry_key)
 
     async def _send_units(self, units: list[Unit]) -> list[WriteRecord | None]:
         """Send each unit's newest write (a bulk route's together) and settle it: the settled
@@ -692,12 +696,13 @@ class _Run:
                  status=response.status if response is not None else None, reason=queued.last_error,
                  retry_in_seconds=round(delay, 3))
 
-    async def _dead_letter(self, failed: WriteRecord, permanent: bool, entry_done: bool = False) -> None:
+    async def _dead_letter(self, failed: WriteRecord, permanent: bool, *, reason: str | None = None,
+                           entry_done: bool = False) -> None:
         await self.queue.dead_letter(failed, self.now())
         self.counts["dead_lettered"] += 1
         # The reason may quote the origin's body; the log gets the status only.
         self.log("replay.dead_lettered", level="error", region=self.region, write_id=failed.id, attempt=failed.attempts,
-                 status=failed.origin_status, reason="permanent" if permanent else "attempts used up")
+                 status=failed.origin_status, reason=reason or ("permanent" if permanent else "attempts used up"))
         if not entry_done:  # a write dead-lettered with the one sent in its place shares its entry refresh
             await self._refresh_entries(failed)
 
