@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from edgecache.sync.budget import SubrequestBudget
-from edgecache.sync.replay import BATCH_SIZE
+from edgecache.sync.replay import BATCH_SIZE, window_cost
 from edgecache.writes import WriteState
 
-from .support import ORIGIN, REGIONS, World, assert_each_write_applied_once_in_order, crash_scenario
+from .support import ORIGIN, REGIONS, CrashError, World, assert_each_write_applied_once_in_order, crash_scenario
 
 US, EU = REGIONS
 
@@ -257,7 +257,7 @@ async def test_coalescing_and_bulk_together_send_one_item_per_resource():
     await assert_each_write_applied_once_in_order(w, writes)
 
 
-@pytest.mark.parametrize("routes", [COALESCE, BOTH], ids=["coalesce", "coalesce+bulk"])
+@pytest.mark.parametrize("routes", [COALESCE, BULK, BOTH], ids=["coalesce", "bulk", "coalesce+bulk"])
 @pytest.mark.parametrize("fault", [None, "409", "503", "lost_answer"])
 async def test_batched_runs_stay_within_their_budget(routes, fault):
     # As test_replay's per-write cost test: whatever the budget, no subrequest is refused
@@ -346,3 +346,82 @@ async def test_a_bound_write_whose_newer_one_is_gone_is_dead_lettered_and_its_en
     assert await w.entry(older) is None  # readers see the origin's truth again
     [line] = w.events("replay.dead_lettered")
     assert line["reason"] == "coalesced into a write that did not sync"
+
+
+# -- what a coalescing or bulk window costs, and its crash order ---------------------------------
+
+
+async def test_a_coalescing_window_costs_what_the_docstring_says():
+    w = World(ROUTES=COALESCE)
+    for body in (b"1", b"2", b"3"):
+        await w.edge_write("PUT", "/items/1", body)
+    await w.edge_write("PUT", "/items/2", b"9")
+    summary = await w.drain()
+    # run: lease, queue TTL, release, length, "more work?" = 5; the window 12: SortedSetFetch,
+    # GetBatch, the SetBatch binding the two older writes, 2 origin calls (one per resource),
+    # the SetBatch of both settlements, the SetBatch of the two superseded writes, one
+    # GetBatch of both entries, 2 SetIf, one SetBatch of INVALIDATED in EU, SortedSetRemove.
+    assert (summary.synced, summary.subrequests, len(w.origin.requests)) == (4, 5 + 12, 2)
+    # Within what _fitting budgets for it: window_cost with 1 + 2 SetBatch rounds.
+    assert 12 <= window_cost(4, len(REGIONS), record_batches=3)
+
+
+async def test_a_bulk_window_takes_one_request_per_bulk_max_writes():
+    w = World(ROUTES=BULK)
+    for n in range(5):
+        await w.edge_write("PUT", f"/items/{n}", b"1")
+    summary = await w.drain()
+    # As one by one (window of 5: 2 + 1 + 1 + 5 + 1 + 1 Momento calls, no DLQ put), with
+    # 2 bulk POSTs for 5 origin calls.
+    assert (summary.synced, len(w.origin.requests), summary.subrequests) == (5, 2, 5 + 11 + 2)
+
+
+async def test_the_older_writes_are_bound_before_the_newest_is_sent():
+    w = World(ROUTES=COALESCE)
+    writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
+    seen_by_origin = []
+
+    async def origin_checks_the_bindings(request):
+        if request.url.startswith(ORIGIN):
+            seen_by_origin.append([(await state(w, x.id)).coalesced_into for x in writes[:2]])
+        return await w.fetch(request)
+
+    await w.drain(fetch=origin_checks_the_bindings)
+    assert seen_by_origin == [[writes[2].id, writes[2].id]]
+
+
+async def test_the_superseded_writes_are_stored_only_after_the_newest_is():
+    # Calls: lease 1, TTL 2, SortedSetFetch 3, GetBatch 4, bindings 5, origin 6, the
+    # newest's SYNCED 7, the superseded 8. Dying at 8 leaves them bound, queued, and the
+    # next run settles them by the stored SYNCED without asking the origin.
+    w = World(ROUTES=COALESCE)
+    writes = [await w.edge_write("PUT", "/items/1", str(n).encode()) for n in range(3)]
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=8))
+    assert (await state(w, writes[2].id)).state is WriteState.SYNCED
+    for older in writes[:2]:
+        record = await state(w, older.id)
+        assert (record.state, record.coalesced_into) == (WriteState.QUEUED, writes[2].id)
+    w.clock.advance(61)  # the dead run's lease
+    assert (await w.drain()).remaining == 0
+    assert len(w.origin.requests) == 1
+    assert [(await state(w, x.id)).superseded_by for x in writes[:2]] == [writes[2].id] * 2
+    await assert_each_write_applied_once_in_order(w, writes)
+
+
+@pytest.mark.parametrize("routes, status, synced", [(None, "budget", 16), (BULK, "budget", BATCH_SIZE),
+                                                    (COALESCE, "drained", 25)], ids=["one by one", "bulk", "coalesce"])
+async def test_a_free_plan_invocation_replays_more_writes_when_they_share_calls(routes, status, synced):
+    # Budget 45, three regions: one by one, a write costs its origin call and its entry's
+    # SetIf, so (45 - 4 - 9) / 2 = 16 fit. In bulk (bulk_max 3) a full window of 20 writes
+    # takes 7 POSTs; 25 writes to 5 items coalesce into two windows of 5 origin calls and
+    # 5 entries each.
+    w = World(ROUTES=routes) if routes else World()
+    paths = [f"/items/{n % 5}" for n in range(25)] if routes == COALESCE else [f"/items/{n}" for n in range(25)]
+    writes = [await w.edge_write("PUT", path, b"1") for path in paths]
+    budget = SubrequestBudget(45)
+    summary = await w.drain(budget=budget)
+    assert (summary.status, summary.synced) == (status, synced) and budget.used <= 45
+    for _ in range(3):
+        await w.drain()
+    await assert_each_write_applied_once_in_order(w, writes)

@@ -23,13 +23,17 @@ handful of Momento calls around many origin calls:
 
 So a window of w writes in n regions costs ``window_cost(w, n)`` = 2w + n + 6 at most (the
 2 per write: its origin call and its own entry's SetIf), and a run adds 4 (lease, queue TTL,
-release, length). Coalescing adds two SetBatch calls to a window that coalesces (the
-bindings before the first send, the coalesced records after their newer write's) and one
-GetBatch when bound writes' newer writes lie outside it; it and bulk only take origin calls
-away (budgeted as one per write all the same). With the default budget of 45 and three regions one webhook run replays 16
-writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE costs
-1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were batched:
-5 + (n - 1) per write.) Every network call goes through the injected ``fetch``; time and
+release, length). With the default budget of 45 and three regions one webhook run replays
+16 writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE
+costs 1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were
+batched: 5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it
+as exactly that: one SetIf per distinct entry, one origin request per write except on a
+bulk route (``_origin_plan``: a round's writes share requests of ``bulk_max``; the rounds
+hold to that plan), and for a window that coalesces two more SetBatch calls (the bindings
+before the first send, the coalesced records after their newer write's) plus one GetBatch
+when bound writes' newer writes lie outside it. So 20 writes to 5 items on a coalescing
+route cost 5 origin calls and 5 SetIfs, and 20 in bulk (``bulk_max`` 25) one POST.
+Every network call goes through the injected ``fetch``; time and
 randomness are parameters, so the whole thing runs on CPython against the Momento stand-in
 and a fake origin. This module only sequences that I/O: what an origin outcome leads to
 (synced, retry after backoff, dead letter) and the origin request itself are pure decisions
@@ -208,7 +212,10 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
         INVALIDATED SetBatch in each other region (n - 1), SortedSetRemove 1, one lease
         renewal 1, ``lookups`` (the GetBatch of bound writes' newer writes the window did
         not read: 0 or 1)                                  n + 5 + record_batches + lookups
-        per write (``write_cost``; a coalesced or bulk write costs less)   2 x writes
+        per write (``write_cost``)                                   2 x writes
+
+    (``_fitting`` counts the per-write part exactly once the records are read: a SetIf per
+    distinct entry, the origin requests of ``_origin_plan``.)
 
     A run adds ``_RUN_START`` and ``RUN_RESERVE``; so one write alone costs 2 + 9 + 2 + 2 =
     15 with three regions, and the default budget of 45 replays (45 - 4 - 9) / 2 = 16.
@@ -397,6 +404,8 @@ class _Window:
     in a SetBatch after the one that stored that write's settlement (``_save_pending``)."""
     renewed: bool = False
     """The window's one budgeted lease renewal is used."""
+    origin_left: int = 0
+    """Origin requests the window's plan still allows (``_origin_plan``)."""
     planned: int = 0
     """The window's worst-case cost (``window_cost``), from ``started_used`` on."""
     started_used: int = 0
@@ -501,7 +510,12 @@ class _Run:
         return self.budget.remaining - RUN_RESERVE - self.keepalive_reserve
 
     def _affordable_writes(self) -> int:
+        """How many ids the next window reads: as many as the budget could replay, at
+        ``write_cost`` each; with coalescing or bulk routes a write may cost one call or
+        less, so up to one per spare call (``_fitting`` keeps the head it can finish)."""
         spare = self._allowance() - window_cost(0, len(self.regions.names))
+        if any(route.coalesce or route.bulk_url for route in self.routes):
+            return max(0, min(BATCH_SIZE, spare))
         return max(0, min(BATCH_SIZE, spare // write_cost(len(self.regions.names))))
 
     def _lease_ttl(self) -> int:
@@ -540,9 +554,9 @@ class _Run:
         Returns why the run must stop now, or None to go on."""
         started_used = self.budget.used - 1  # the SortedSetFetch
         loaded = await self.queue.load_many([write_id for write_id, _ in fresh])
-        items, planned = self._fitting(list(zip(fresh, loaded)), allowance)
+        items, planned, origin = self._fitting(list(zip(fresh, loaded)), allowance)
         window = _Window(stopped="budget" if len(items) < len(fresh) else None, planned=planned,
-                         started_used=started_used,
+                         started_used=started_used, origin_left=origin,
                          stored={r.id: r for r in loaded if isinstance(r, WriteRecord)})
         for (write_id, score), loaded_as in items:
             if not self._classify(window, write_id, score, loaded_as):
@@ -601,11 +615,34 @@ class _Run:
                           or any(len(chain) > 1 for chain in _chains([r for r in queued if self._coalesces(r)]).values()))
             saves = max(1, len(record_batches(grown))) * (_rounds(records) + (2 if coalescing else 0))
             lookups = 1 if any(r.coalesced_into and r.coalesced_into not in known for r in queued) else 0
-            cost = window_cost(len(items), region_count, saves, lookups)
+            origin = self._origin_plan(queued)
+            cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
+            cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
-                return items, cost
+                return items, cost, origin
             items = items[:-1]
-        return items, 0
+        return items, 0, 0
+
+    def _origin_plan(self, queued: list[WriteRecord]) -> int:
+        """The origin requests a window of these QUEUED records is budgeted: one per write,
+        except on a bulk route, whose writes of round k (a resource's k-th write) share
+        ceil(m_k / bulk_max) requests. For bulk that is what the rounds take unless request
+        sizes or ORIGIN_CONCURRENCY split them further; ``_requests`` then holds to it and the
+        window leaves the rest queued (the next window or run sends them)."""
+        plan_calls = 0
+        per_route: dict[Route, list[WriteRecord]] = {}
+        for record in queued:
+            route = self._route_of(record)
+            if route is not None and route.bulk_url:
+                per_route.setdefault(route, []).append(record)
+            else:
+                plan_calls += 1
+        for route, records in per_route.items():
+            chains = _chains(records)
+            depth = max(len(chain) for chain in chains.values())
+            rounds = [sum(1 for chain in chains.values() if len(chain) > k) for k in range(depth)]
+            plan_calls += min(len(records), sum(math.ceil(m / route.bulk_max) for m in rounds))
+        return plan_calls
 
     def _classify(self, window: _Window, write_id: str, score: float, loaded) -> bool:
         """Sort one queued id into the window's lists; False for a record not yet stored (the
@@ -688,10 +725,11 @@ class _Run:
         unsaved: set[str] = set()
         first = True
         while lines:
-            requests = self._requests(lines)
+            requests = self._requests(lines, min(ORIGIN_CONCURRENCY, window.origin_left))
             heads = {unit.resource for _, units in requests for unit in units}
-            if not await self._before_round(window):
-                break
+            if not requests or not await self._before_round(window):
+                break  # out of the window's planned origin calls (the rest waits), or of time
+            window.origin_left -= len(requests)
             bindings = self._bindings(lines, window)
             if (first and bindings) or unsaved & heads or any(b.resource in heads for b in bindings):
                 # Before the first round: every older write is bound to the newest sent in its
@@ -715,6 +753,10 @@ class _Run:
                         del lines[resource]
                     elif not lines[resource]:
                         del lines[resource]
+        # Units left unsent (time, or the planned origin calls) are stored bound as planned,
+        # with the window's last SetBatch: after a refusal, the write sent in its place next
+        # time is then the one before it, not a dead letter (``coalesce.resolve``).
+        window.unsaved += self._bindings(lines, window)
         return settled
 
     async def _plan(self, records: list[WriteRecord], window: _Window) -> dict[str, list[Unit]]:
@@ -774,16 +816,16 @@ class _Run:
             return []
         return [after.again]
 
-    def _requests(self, lines: dict[str, list[Unit]]) -> list[tuple[Route | None, list[Unit]]]:
+    def _requests(self, lines: dict[str, list[Unit]], most: int) -> list[tuple[Route | None, list[Unit]]]:
         """This round's origin requests: the next unit of each resource, resources in line
-        order, as long as they fit in ORIGIN_CONCURRENCY requests. A ``bulk_url`` route's units
+        order, as long as they fit in ``most`` requests. A ``bulk_url`` route's units
         share requests (``bulk.chunks``: its ``bulk_max`` and the request size), the others
         go one per request. Each resource is in one request at most, so its order holds."""
         chosen: list[Unit] = []
         requests: list[tuple[Route | None, list[Unit]]] = []
         for units in lines.values():
             candidate = self._grouped([*chosen, units[0]])
-            if len(candidate) > ORIGIN_CONCURRENCY:
+            if len(candidate) > most:
                 break
             chosen.append(units[0])
             requests = candidate
