@@ -19,11 +19,12 @@ The model (what the system promises, and so what is asserted):
   and when the last acknowledged write did not dead-letter, that is the last acknowledged
   write: PUT → its body, DELETE → absent.
 
-The same histories run on three routes: one request per write, ``coalesce`` (then a write
+The same histories run on four routes: one request per write, ``coalesce`` (then a write
 may also end SYNCED ``superseded_by`` a newer synced write that the origin applied once, and
 the wire-order rule gives way: after the newest write is refused the one before it is sent
-in its place; what was *applied* is still in order), and ``coalesce`` with ``bulk_url``
-(``bulk_max`` 2, so windows take several bulk requests).
+in its place; what was *applied* is still in order), ``coalesce`` with ``bulk_url``
+(``bulk_max`` 2, so windows take several bulk requests), and ``bulk_url`` alone. The writes
+are PUT, DELETE and conditional PUT (``If-Match``: a barrier coalescing never crosses).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ PROFILE = settings(
 ORIGIN_MODES = (None, None, "503", "network", "lost_answer", "timeout_after_apply", "429", "409", "409")
 
 _STEPS = {
-    "write": st.tuples(st.just("write"), st.sampled_from(["PUT", "PUT", "DELETE"]), st.sampled_from("abc"),
+    "write": st.tuples(st.just("write"), st.sampled_from(["PUT", "PUT", "DELETE", "PUT if-match"]), st.sampled_from("abc"),
                        st.sampled_from(REGIONS)),
     "origin": st.tuples(st.just("origin"), st.sampled_from(ORIGIN_MODES)),
     "fault": st.tuples(st.just("fault"), st.sampled_from(ORIGIN_MODES[2:]), st.integers(1, 3)),
@@ -101,8 +102,12 @@ async def _play(history, routes: str | None) -> None:
         kind = op[0]
         if kind == "write":
             _, method, name, region = op
+            # A conditional PUT is never coalesced and stops the writes around it from
+            # coalescing across it (the fake origin applies it as a plain PUT).
+            method, _, condition = method.partition(" ")
+            headers = ((condition, '"v1"'),) if condition else ()
             body = f"{name}-{len(acked)}".encode() if method == "PUT" else b""
-            acked.append(await w.edge_write(method, f"/{region}/{name}", body, region))
+            acked.append(await w.edge_write(method, f"/{region}/{name}", body, region, headers=headers))
         elif kind == "origin":
             w.origin.always = op[1]
         elif kind == "fault":
