@@ -6,6 +6,7 @@ A dev/test tool (CPython, stdlib only), never deployed. Layers, one concept each
     merge_patch  RFC 7396, written independently of the edge's copy
     faults       latency, failures and "down", settable at start and at runtime
     app          OriginApp: the HTTP semantics without sockets (``app`` docstring: the API)
+    bulk         POST /api/_bulk: many writes per request, each through the app's own door
     server       OriginServer: ``http.server.ThreadingHTTPServer`` around the app
 
 and a CLI: ``python -m devstack.origin --port 8081`` (``--help`` for every flag).

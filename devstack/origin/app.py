@@ -8,6 +8,8 @@ The API, JSON in and out (an item is any JSON object, stored byte for byte as se
     PUT    /api/items/{id}         create (201) or replace (200)
     PATCH  /api/items/{id}         JSON Merge Patch (RFC 7396), application/merge-patch+json
     DELETE /api/items/{id}         204
+    POST   /api/_bulk              many writes in one request, each applied as above under
+                                   its own key (``bulk``: the sync Worker's bulk replay)
 
 Conditional requests (RFC 9110 §13): GET with If-None-Match answers 304; writes honour
 If-Match and If-None-Match (412 when they fail) — the edge replays those headers, so a
@@ -19,7 +21,8 @@ target and body, in the same transaction. A repeat with the same fingerprint get
 reply (same status, headers and body, plus ``Idempotent-Replayed: true``) and changes
 nothing; a repeat with a different fingerprint is refused with 422 (§2.7 of the draft). This
 is what makes the sync Worker's retries safe: a write reaches the origin at least once and
-is applied exactly once.
+is applied exactly once. A JSON body is fingerprinted by its value, not its spelling, so a
+write sent alone and then as a bulk item (whose JSON body travels as a value) is the same.
 
 The admin endpoints, for tests and demos (never subject to faults):
 
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .bulk import BULK_PATH, apply_bulk
 from .faults import FaultError, Faults
 from .merge_patch import MEDIA_TYPE as MERGE_PATCH, merge_patch
 from .store import Item, ItemStore, Transaction
@@ -97,6 +101,7 @@ class OriginApp:
         self._echoes: dict[str, int] = {}  # /api/echo/<name>: how many times each was served
         # (method, path pattern, handler, is_write); scanned in order (style.md §6).
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
+            ("POST", re.compile("^" + re.escape(BULK_PATH) + "$"), self._bulk, False),
             ("GET", re.compile(r"^/api/items$"), self._list, False),
             ("POST", re.compile(r"^/api/items$"), self._create, True),
             ("GET", re.compile(r"^/api/items/(?P<id>[^/]+)$"), self._read, False),
@@ -148,7 +153,7 @@ class OriginApp:
         key = headers.get("idempotency-key")
         if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
             return _error(400, f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
-        fingerprint = hashlib.sha256(b"\0".join([method.encode(), target.encode(), body])).hexdigest()
+        fingerprint = _fingerprint(method, target, headers, body)
         path = urlsplit(target).path
         with self.store.transaction() as tx:
             tx.forget_replies_before(tx.now - self.idempotency_ttl)
@@ -225,6 +230,9 @@ class OriginApp:
         tx.delete(id)
         return Reply(204)
 
+    def _bulk(self, headers: Mapping[str, str], body: bytes) -> Reply:
+        return apply_bulk(body, self.handle, _json_reply)
+
     # -- admin -----------------------------------------------------------------------------
 
     def _echo(self, headers: Mapping[str, str], body: bytes, name: str, query: str) -> Reply:
@@ -287,6 +295,18 @@ class OriginApp:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+def _fingerprint(method: str, target: str, headers: Mapping[str, str], body: bytes) -> str:
+    """What a repeated Idempotency-Key must match: method, target and body, a JSON body by its
+    compact re-encoding (so whitespace and escapes do not count)."""
+    media = _media_type(headers)
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            body = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            pass
+    return hashlib.sha256(b"\0".join([method.encode(), target.encode(), body])).hexdigest()
+
 
 def _item_reply(status: int, item: Item, location: bool = False) -> Reply:
     headers = [("content-type", "application/json"), ("etag", item.etag)]

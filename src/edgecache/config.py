@@ -139,7 +139,8 @@ def load_config(env: Mapping[str, Any]) -> Config:
     try:
         routes = parse_routes(routes_raw) if routes_raw else parse_routes('[{"pattern": "/*", "mode": "cache"}]')
     except ValueError as exc:
-        raise ConfigError("ROUTES", f"{exc}.", 'give a JSON list such as [{"pattern": "/api/*", "mode": "cache", "ttl": 60}]') from None
+        fix = getattr(exc, "fix", None) or 'give a JSON list such as [{"pattern": "/api/*", "mode": "cache", "ttl": 60}]'
+        raise ConfigError("ROUTES", f"{exc}.", fix) from None
 
     live_secret = _optional(env, "LIVE_SECRET")
     token_routes = [route.pattern for route in routes if route.live == "token"]

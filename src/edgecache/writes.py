@@ -19,6 +19,17 @@ permanent answer or when attempts are used up, else QUEUED again after
 :func:`backoff_seconds` (full jitter from the attempt, an injected random value and any
 Retry-After, :func:`retry_after_seconds`).
 
+Coalescing (a route's ``coalesce``; the batch is planned in ``sync/coalesce.py``) adds no
+state: a write made obsolete by a newer one to its resource goes REPLAYING → SYNCED without
+reaching the origin, with ``superseded_by`` naming the newer write (:func:`supersede`), and
+only once that newer write is SYNCED. Before the newer write is sent, each older one is
+stored QUEUED with ``coalesced_into`` naming it (:func:`bind`): from then on it is never
+sent on its own, only settled by that write's fate, even by a run that does not see both.
+:func:`is_coalescable` says which writes may take part (unconditional PUT and DELETE: a
+PATCH or a conditional write depends on the state before it), and :func:`may_have_applied`
+what a newer write's failure allows for the older ones: sent after all, or dead-lettered
+with it (:func:`fail_with`).
+
 The record is stored as JSON under ``write:<id>`` (see ``keys``). The body is base64 so
 binary writes survive; ``headers`` are only the ones chosen for replay, never all of them.
 
@@ -58,6 +69,12 @@ __all__ = [
     "retry_after_seconds",
     "is_transient",
     "MAX_RETRY_AFTER_SECONDS",
+    "CONDITIONAL_HEADERS",
+    "is_coalescable",
+    "bind",
+    "supersede",
+    "may_have_applied",
+    "fail_with",
 ]
 
 MOMENTO_ITEM_BYTES = 5 * 1024 * 1024
@@ -81,6 +98,10 @@ REPRESENTATION_HEADERS = (
     "if-none-match",
     "if-unmodified-since",
 )
+
+CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-unmodified-since")
+"""Preconditions a write may carry (RFC 9110 §13.1): such a write means something only
+against the state the writes before it left, so it is never coalesced."""
 
 
 class WriteState(str, Enum):
@@ -141,6 +162,10 @@ class WriteRecord:
     last_error: str | None = None
     finished_at: float | None = None
     origin_status: int | None = None
+    superseded_by: str | None = None
+    """The newer write whose sync made this one unnecessary (coalescing): SYNCED without being sent."""
+    coalesced_into: str | None = None
+    """QUEUED only: the newer write sent in this one's place (:func:`bind`); its fate settles this one."""
 
     def to(self, target: WriteState, **changes) -> "WriteRecord":
         """A copy in state ``target``; raises :class:`IllegalTransition` for an illegal move."""
@@ -162,6 +187,8 @@ class WriteRecord:
             view["finished_at"] = self.finished_at
         if self.state is WriteState.FAILED and self.last_error:
             view["reason"] = self.last_error
+        if self.superseded_by is not None:
+            view["superseded_by"] = self.superseded_by
         return view
 
     def encode(self) -> bytes:
@@ -183,6 +210,10 @@ class WriteRecord:
             "finished_at": self.finished_at,
             "origin_status": self.origin_status,
         }
+        if self.superseded_by is not None:  # absent otherwise: older readers never see the key
+            data["superseded_by"] = self.superseded_by
+        if self.coalesced_into is not None:
+            data["coalesced_into"] = self.coalesced_into
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -218,6 +249,8 @@ class WriteRecord:
             last_error=data.get("last_error"),
             finished_at=data.get("finished_at"),
             origin_status=data.get("origin_status"),
+            superseded_by=data.get("superseded_by"),
+            coalesced_into=data.get("coalesced_into"),
         )
 
 
@@ -319,3 +352,57 @@ def settle(
     delay = backoff_seconds(attempts, backoff_base, backoff_cap, random, retry_after)
     return Settlement(replaying.to(WriteState.QUEUED, attempts=attempts, next_attempt_at=now + delay,
                                    last_error=error), retry_in=delay)
+
+
+# -- coalescing (the batch is planned in sync/coalesce.py) -----------------------------------
+
+
+def is_coalescable(record: WriteRecord) -> bool:
+    """Whether a newer write may make ``record`` unnecessary, or make older ones so: a PUT or
+    DELETE replaces the whole resource, whatever was there. A PATCH applies to the state
+    before it (RFC 7396 §1) and a conditional write tests it (RFC 9110 §13.1), so neither is
+    ever skipped nor lets an older write be skipped; POST creates, it does not replace."""
+    if record.method not in ("PUT", "DELETE"):
+        return False
+    names = {name.lower() for name, _ in record.headers}
+    return not names.intersection(CONDITIONAL_HEADERS)
+
+
+def bind(older: WriteRecord, newer: WriteRecord) -> WriteRecord:
+    """``older`` (REPLAYING) tied to ``newer``, about to be sent in its place: the record to
+    store, QUEUED with ``coalesced_into``. Stored before the send, so that no run ever sends
+    ``older`` after ``newer`` may have been applied (a crash, or a run that stops between the
+    two, would otherwise let it)."""
+    if newer.resource != older.resource or newer.id <= older.id:
+        raise ValueError(f"write {older.id} can only be coalesced into a newer write to its resource")
+    return older.to(WriteState.QUEUED, coalesced_into=newer.id)
+
+
+def supersede(older: WriteRecord, synced: WriteRecord, now: float) -> WriteRecord:
+    """``older`` (REPLAYING, never sent in this run) made unnecessary by ``synced``, a newer
+    write to the same resource that the origin has applied: SYNCED with ``superseded_by``.
+    Its attempts are unchanged; ``origin_status`` is None (the origin never answered it)."""
+    if synced.state is not WriteState.SYNCED or synced.resource != older.resource or synced.id <= older.id:
+        raise ValueError(f"write {older.id} can only be superseded by a newer synced write to its resource")
+    return older.to(WriteState.SYNCED, finished_at=now, superseded_by=synced.id, last_error=None, origin_status=None,
+                    coalesced_into=None)
+
+
+def may_have_applied(failed: WriteRecord) -> bool:
+    """Whether the origin may have applied ``failed`` (a FAILED record) all the same.
+
+    Only a refusal on the first and only attempt rules it out: the origin judged the write
+    and answered a non-transient status. After more attempts, one of them may have been
+    applied with its answer lost (a timeout, a reset), so an older write sent now could be
+    applied after it and undo it out of order."""
+    return not (failed.attempts == 1 and failed.origin_status is not None and not is_transient(failed.origin_status))
+
+
+def fail_with(older: WriteRecord, newer_id: str, now: float) -> WriteRecord:
+    """``older`` (REPLAYING) dead-lettered because the newer write ``newer_id`` it was
+    coalesced into did not sync, and sending ``older`` now could undo at the origin that write
+    (:func:`may_have_applied`) or writes after it. In the DLQ an operator sees both, with
+    this reason, and may retry either."""
+    return older.to(WriteState.FAILED, finished_at=now, origin_status=None, coalesced_into=None,
+                    last_error=f"not sent: coalesced into the newer write {newer_id}, which did not sync; "
+                               f"sending this older one now could undo that write or later ones at the origin")

@@ -377,3 +377,17 @@ def test_credential_headers_default_to_the_common_api_key_headers_and_extend_but
     assert custom == ("authorization", "cookie", "x-tenant-token", "x-api-key")
     err = config_error(load_config, env(CREDENTIAL_HEADERS="x api key"))
     assert err.variable == "CREDENTIAL_HEADERS" and "'x api key'" in err.problem and "x-api-key" in err.fix
+
+
+def test_a_sync_option_on_the_wrong_mode_is_a_routes_error_with_its_own_fix() -> None:
+    err = config_error(load_config, env(ROUTES='[{"pattern": "/a/*", "mode": "cache", "coalesce": true}]'))
+    assert_explains(err, "ROUTES")
+    assert "rule 1" in err.problem and "coalesce" in err.problem
+    assert "write-behind" in err.fix and "remove coalesce" in err.fix
+
+
+def test_sync_options_reach_the_config() -> None:
+    config = load_config(env(ROUTES='[{"pattern": "/a/*", "mode": "write-behind", "coalesce": true, '
+                                    '"bulk_url": "/api/_bulk", "bulk_max": 7}]'))
+    [route] = config.routes
+    assert (route.coalesce, route.bulk_url, route.bulk_max) == (True, "/api/_bulk", 7)

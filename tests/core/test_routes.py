@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from edgecache.routes import MODES, Route, match_route, parse_routes
+from edgecache.routes import MODES, Route, RouteError, match_route, parse_routes
 
 
 def rules(*items: dict) -> str:
@@ -149,3 +149,44 @@ def test_credentials_and_per_connection_headers_cannot_be_key_headers(header: st
 
 def test_empty_list_is_no_routes() -> None:
     assert parse_routes("[]") == ()
+
+
+# -- how the sync sends a route's queued writes (coalesce, bulk_url, bulk_max) -----------------
+
+
+def test_sync_options_default_to_one_request_per_write() -> None:
+    [route] = parse_routes(rules({"pattern": "/a/*", "mode": "write-behind"}))
+    assert (route.coalesce, route.bulk_url, route.bulk_max) == (False, None, 25)
+
+
+@pytest.mark.parametrize("bulk_url", ["/api/_bulk", "https://bulk.example.com/v1/apply", "http://127.0.0.1:8080/b?x=1"])
+def test_sync_options_parse_on_write_behind_routes(bulk_url: str) -> None:
+    [route] = parse_routes(rules({"pattern": "/a/*", "mode": "write-behind", "coalesce": True,
+                                  "bulk_url": bulk_url, "bulk_max": 100}))
+    assert (route.coalesce, route.bulk_url, route.bulk_max) == (True, bulk_url, 100)
+
+
+@pytest.mark.parametrize(
+    "options, words, fix_words",
+    [
+        ({"mode": "cache", "coalesce": True}, ["rule 1", "coalesce", "'cache'"], ["write-behind", "remove coalesce"]),
+        ({"mode": "pass", "bulk_url": "/b"}, ["rule 1", "bulk_url", "'pass'"], ["write-behind", "remove bulk_url"]),
+        ({"mode": "cache", "coalesce": True, "bulk_url": "/b"}, ["coalesce and bulk_url apply"], ["write-behind"]),
+        ({"mode": "write-behind", "coalesce": "yes"}, ["coalesce", "true or false"], ["true"]),
+        ({"mode": "write-behind", "bulk_max": 5}, ["bulk_max", "bulk_url is not"], ["add bulk_url"]),
+        ({"mode": "write-behind", "bulk_url": "/b", "bulk_max": 0}, ["bulk_max 0", "1 to 100"], ["default 25"]),
+        ({"mode": "write-behind", "bulk_url": "/b", "bulk_max": 101}, ["bulk_max 101"], ["1 to 100"]),
+        ({"mode": "write-behind", "bulk_url": "/b", "bulk_max": True}, ["bulk_max True"], ["1 to 100"]),
+        ({"mode": "write-behind", "bulk_url": "api/_bulk"}, ["bulk_url", "path on ORIGIN_URL"], ["/api/_bulk"]),
+        ({"mode": "write-behind", "bulk_url": "//other.host/b"}, ["bulk_url"], ["/api/_bulk"]),
+        ({"mode": "write-behind", "bulk_url": "ftp://x/b"}, ["bulk_url"], ["/api/_bulk"]),
+        ({"mode": "write-behind", "bulk_url": 7}, ["bulk_url"], ["/api/_bulk"]),
+    ],
+)
+def test_bad_sync_options_say_what_and_how_to_fix(options: dict, words: list[str], fix_words: list[str]) -> None:
+    with pytest.raises(RouteError) as info:
+        parse_routes(rules({"pattern": "/a/*", **options}))
+    for word in words:
+        assert word in str(info.value)
+    for word in fix_words:
+        assert word in info.value.fix

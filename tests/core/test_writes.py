@@ -117,6 +117,8 @@ records = st.builds(
     last_error=st.none() | st.text(max_size=60),
     finished_at=st.none() | st.floats(0, 4e9, allow_nan=False),
     origin_status=st.none() | st.integers(100, 599),
+    superseded_by=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
+    coalesced_into=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
 )
 
 
@@ -312,3 +314,90 @@ def test_origin_request_carries_the_write_and_its_idempotency_key() -> None:
     assert request.headers.get("content-type") == "application/json"
     assert request.headers.get_all("idempotency-key") == [queued.id]  # one key, the write id
     assert request.headers.get("idempotency-key") == queued.id
+
+
+# -- coalescing ------------------------------------------------------------------------------
+
+from edgecache.writes import bind, fail_with, is_coalescable, may_have_applied, supersede  # noqa: E402
+
+
+@pytest.mark.parametrize("method, headers, expected", [
+    ("PUT", (("content-type", "application/json"),), True),
+    ("DELETE", (), True),
+    ("PATCH", (("content-type", "application/merge-patch+json"),), False),
+    ("POST", (("content-type", "application/json"),), False),
+    ("PUT", (("content-type", "application/json"), ("if-match", '"v1"')), False),
+    ("PUT", (("If-None-Match", "*"),), False),
+    ("DELETE", (("if-unmodified-since", "Tue, 01 Dec 2026 00:00:00 GMT"),), False),
+])
+def test_only_unconditional_puts_and_deletes_coalesce(method: str, headers: tuple, expected: bool) -> None:
+    assert is_coalescable(record(method=method, headers=headers)) is expected
+
+
+def newer_synced(older: WriteRecord, **changes) -> WriteRecord:
+    newer = record(id=new_write_id(NOW + 1, "cafe0001"), body=b'{"name":"two"}', **changes)
+    return newer.to(R).to(S, attempts=1, finished_at=NOW + 2, origin_status=200)
+
+
+def test_a_superseded_write_is_synced_without_an_attempt_and_points_at_the_newer_one() -> None:
+    older = record(attempts=2, last_error="origin answered 503").to(R)
+    newer = newer_synced(older)
+    done = supersede(older, newer, NOW + 3)
+    assert (done.state, done.superseded_by, done.attempts, done.origin_status, done.last_error, done.finished_at) == \
+        (S, newer.id, 2, None, None, NOW + 3)
+    view = done.public_view()
+    assert (view["status"], view["superseded_by"], view["finished_at"]) == ("synced", newer.id, NOW + 3)
+    assert WriteRecord.decode(done.encode()).superseded_by == newer.id
+
+
+def test_a_record_not_superseded_stores_and_shows_no_pointer() -> None:
+    plain = record().to(R).to(S, finished_at=NOW)
+    assert "superseded_by" not in json.loads(plain.encode())
+    assert "superseded_by" not in plain.public_view()
+    assert WriteRecord.decode(plain.encode()).superseded_by is None
+
+
+@pytest.mark.parametrize("bad", ["not synced", "older", "other resource"])
+def test_supersede_refuses_a_write_that_cannot_stand_for_it(bad: str) -> None:
+    older = record().to(R)
+    newer = newer_synced(older, resource="/api/items/2" if bad == "other resource" else older.resource)
+    if bad == "not synced":
+        newer = record(id=newer.id).to(R).to(Q, attempts=1)
+    if bad == "older":
+        older, newer = record(id=new_write_id(NOW + 5, "ffff0000")).to(R), newer
+    with pytest.raises(ValueError, match="newer synced write"):
+        supersede(older, newer, NOW)
+
+
+@pytest.mark.parametrize("attempts, status, expected", [
+    (1, 409, False),   # judged and refused on its only attempt: never applied
+    (1, 400, False),
+    (1, 503, True),    # MAX_ATTEMPTS=1: a 5xx says nothing about whether it was applied
+    (1, None, True),   # no answer at all
+    (2, 409, True),    # an earlier attempt's answer may have been lost
+    (5, None, True),
+])
+def test_may_have_applied(attempts: int, status, expected: bool) -> None:
+    failed = record().to(R).to(F, attempts=attempts, origin_status=status, finished_at=NOW)
+    assert may_have_applied(failed) is expected
+
+
+def test_an_older_write_dead_lettered_with_a_failed_newer_one_says_why() -> None:
+    failed = record(id=new_write_id(NOW + 1, "cafe0001")).to(R).to(F, attempts=4, finished_at=NOW)
+    older = fail_with(record().to(R), failed.id, NOW + 2)
+    assert (older.state, older.finished_at, older.superseded_by) == (F, NOW + 2, None)
+    assert failed.id in older.last_error and older.public_view()["reason"] == older.last_error
+
+
+def test_bind_stores_the_older_write_queued_and_tied_to_the_newer_one() -> None:
+    older = record(attempts=1).to(R)
+    newer = record(id=new_write_id(NOW + 1, "cafe0001"))
+    stored = bind(older, newer)
+    assert (stored.state, stored.coalesced_into, stored.attempts) == (Q, newer.id, 1)
+    assert WriteRecord.decode(stored.encode()).coalesced_into == newer.id
+    assert "coalesced_into" not in json.loads(record().encode())
+    with pytest.raises(ValueError, match="newer write"):
+        bind(newer.to(R), older)
+    # Settling it unties it again.
+    assert supersede(stored.to(R), newer_synced(older), NOW).coalesced_into is None
+    assert fail_with(stored.to(R), newer.id, NOW).coalesced_into is None

@@ -9,10 +9,14 @@ drains really interleave (as two Worker invocations would).
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
+
+import pytest
 
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config, load_sync_config
@@ -22,7 +26,7 @@ from edgecache.keys import entry_key, normalise_url
 from edgecache.regional import RegionalClients
 from edgecache.sync.budget import SubrequestBudget, budgeted_regions
 from edgecache.sync.replay import DrainSummary, drain_region
-from edgecache.writes import WriteRecord, new_write_id
+from edgecache.writes import WriteRecord, WriteState, new_write_id
 from tests.world import LogRecorder, env as shared_env, worker_env
 from tests.clock import START, FakeClock  # noqa: F401  (re-exported for the tests here)
 
@@ -54,6 +58,9 @@ APPLICATION_REFUSALS = frozenset({400, 404, 409})
 
 REFUSAL_BODY = b'{"error":"conflict with the current state of the resource"}' + b"." * 300
 
+BULK_PATH = "/_bulk"
+"""The fake origin's bulk endpoint (``sync.bulk``'s contract): ``"bulk_url": "/_bulk"``."""
+
 
 @dataclass
 class FakeOrigin:
@@ -79,6 +86,13 @@ class FakeOrigin:
         "lost_answer"                         applied, then the connection dropped (FetchError)
         "timeout_after_apply"                 applied, then our deadline passed (FetchTimeout)
         "hang"                                never answers (the caller's timeout must fire)
+
+    ``POST /_bulk`` takes many writes at once (``sync.bulk``'s contract) and judges each item
+    exactly as a single request, in array order. A fault for no write in particular hits
+    the whole bulk request as it would a single one ("lost_answer": every item applied,
+    then the answer lost); a fault for one write hits its item only: a status becomes that
+    item's answer, "network" and "hang" leave the item out unjudged, "lost_answer" and
+    "timeout_after_apply" apply it and leave it out of the answer.
     """
 
     clock: FakeClock | None = None
@@ -94,6 +108,8 @@ class FakeOrigin:
     """write id → times a stored answer was sent again (resends the key made harmless)."""
     key_misuse: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    api_requests: list[Request] = field(default_factory=list)
+    """Every write the API judged, as a request of its own: single sends and bulk items."""
     faults: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     always: str | None = None
     """A fault for every request while set (the property test's "origin is down")."""
@@ -101,22 +117,38 @@ class FakeOrigin:
     def fail(self, mode: str, *, times: int = 1, write_id: str | None = None, retry_after: str | None = None) -> None:
         self.faults += [(mode, write_id, retry_after)] * times
 
-    def _take_fault(self, key: str | None) -> tuple[str | None, str | None]:
+    def _take_fault(self, key: str | None, *, targeted_only: bool = False) -> tuple[str | None, str | None]:
         for index, (mode, write_id, retry_after) in enumerate(self.faults):
-            if write_id is None or write_id == key:
+            if (write_id is None and not targeted_only) or (write_id is not None and write_id == key):
                 del self.faults[index]
                 return mode, retry_after
-        return self.always, None
+        return (None if targeted_only else self.always), None
 
     async def __call__(self, request: Request) -> Response:
         self.requests.append(request)
         if self.clock is not None:
             self.clock.advance(self.seconds_per_request)
-        key = request.headers.get("idempotency-key")
+        bulk = request.method == "POST" and urlsplit(request.url).path == BULK_PATH
+        key = None if bulk else request.headers.get("idempotency-key")
         mode, retry_after = self._take_fault(key)
-        status = int(mode) if mode is not None and mode.isdigit() else None
+        refused = await self._in_front(mode, retry_after)
+        if refused is not None:
+            return refused
+        if bulk:
+            response = self._bulk(request, mode)
+        else:
+            self.api_requests.append(request)
+            response = self._api(request, key, mode)
+        if mode == "lost_answer":
+            raise FetchError("connection reset after the origin committed")
+        if mode == "timeout_after_apply":
+            raise FetchTimeout("the origin committed after our deadline")
+        return response
 
-        # In front of the API: the request never reaches it.
+    @staticmethod
+    async def _in_front(mode: str | None, retry_after: str | None) -> Response | None:
+        """A fault in front of the API (the request never reaches it), or None."""
+        status = int(mode) if mode is not None and mode.isdigit() else None
         if mode == "hang":
             await asyncio.Future()
         if mode == "network":
@@ -124,8 +156,38 @@ class FakeOrigin:
         if status is not None and status not in APPLICATION_REFUSALS:
             headers = Headers({"retry-after": retry_after} if retry_after else {})
             return Response(status, headers, REFUSAL_BODY if status < 500 else b"busy")
+        return None
 
-        # The API: look the key up, judge, apply and store the answer in one step.
+    def _bulk(self, request: Request, mode: str | None) -> Response:
+        if mode is not None and mode.isdigit():  # an application refusal of the whole request
+            return Response(int(mode), Headers(), REFUSAL_BODY)
+        results = []
+        for item in json.loads(request.body):
+            key = item["idempotency_key"]
+            if "body" in item:
+                body = json.dumps(item["body"], separators=(",", ":"), ensure_ascii=False).encode()
+            else:
+                body = base64.b64decode(item.get("body_base64", ""))
+            one = Request(item["method"], ORIGIN + item["path"], Headers({**item["headers"], "idempotency-key": key}), body)
+            item_mode, retry_after = self._take_fault(key, targeted_only=True)
+            if item_mode in ("network", "hang"):
+                continue
+            status = int(item_mode) if item_mode is not None and item_mode.isdigit() else None
+            if status is not None and status not in APPLICATION_REFUSALS:
+                results.append({"idempotency_key": key, "status": status,
+                                **({"headers": {"retry-after": retry_after}} if retry_after else {})})
+                continue
+            self.api_requests.append(one)
+            response = self._api(one, key, item_mode)
+            if item_mode in ("lost_answer", "timeout_after_apply"):
+                continue
+            results.append({"idempotency_key": key, "status": response.status, "headers": dict(response.headers),
+                            "body": response.body.decode("utf-8", errors="replace")})
+        return Response(200, Headers({"content-type": "application/json"}), json.dumps(results).encode())
+
+    def _api(self, request: Request, key: str | None, mode: str | None) -> Response:
+        """The API: look the key up, judge, apply and store the answer in one step."""
+        status = int(mode) if mode is not None and mode.isdigit() else None
         fingerprint = (request.method, request.url, request.body)
         if key is not None and key in self.answers:
             stored_fingerprint, answer = self.answers[key]
@@ -150,10 +212,6 @@ class FakeOrigin:
             self.applied_order.append((resource, key or ""))
         if key is not None:
             self.answers[key] = (fingerprint, response)
-        if mode == "lost_answer":
-            raise FetchError("connection reset after the origin committed")
-        if mode == "timeout_after_apply":
-            raise FetchTimeout("the origin committed after our deadline")
         return response
 
 
@@ -238,10 +296,12 @@ class World(LogRecorder):
             log=self.log,
             random=random,
             keep_dead_letters=keep_dead_letters,
+            routes=self.config.routes,
         )
 
     async def edge_write(
-        self, method: str, path: str, body: bytes = b"", region: str = REGIONS[0], *, dirty_entry: bool = True
+        self, method: str, path: str, body: bytes = b"", region: str = REGIONS[0], *, dirty_entry: bool = True,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> WriteRecord:
         """Queue a write exactly as the edge does: record first, then its id in the queue
         (score = receive time in ms, strictly increasing), and the dirty entry readers see."""
@@ -253,7 +313,7 @@ class World(LogRecorder):
             id=write_id,
             method=method,
             path=path,
-            headers=(("content-type", "application/json"),) if body else (),
+            headers=((("content-type", "application/json"),) if body else ()) + headers,
             body=body,
             received_at=now,
             region=region,
@@ -280,3 +340,58 @@ class World(LogRecorder):
     async def entry(self, record: WriteRecord, region: str | None = None) -> CachedEntry | None:
         raw = await self.raw.client(region or record.region).get(record.entry_key)
         return None if raw is None else CachedEntry.decode(raw)
+
+
+# -- what every run must leave behind ---------------------------------------------------------
+
+
+async def assert_each_write_applied_once_in_order(w: World, writes: list[WriteRecord], where: str = "") -> None:
+    """Nothing lost, nothing applied twice, order per resource kept, for ``writes`` (queue
+    order, each region's queue drained): each write ends SYNCED and applied once, or SYNCED
+    and superseded by a newer synced write to its resource that was applied once (coalescing;
+    itself applied at most once, by an attempt before it was superseded), or FAILED in its
+    region's DLQ and applied at most once. Every resource's state at the origin is the effect
+    of the last write applied to it, and writes were applied in queue order."""
+    by_id = {write.id: write for write in writes}
+    dead = {write_id for region in REGIONS for write_id in await w.dlq_ids(region)}
+    for region in REGIONS:
+        assert await w.queued_ids(region) == [], f"{where}the queue of {region} did not drain"
+    assert not w.events("replay.LOST") and w.origin.key_misuse == [], where
+    stored = {write.id: await w.queue(write.region).load(write.id) for write in writes}
+    for write in writes:
+        record, applied = stored[write.id], w.origin.applied[write.id]
+        assert record is not None, f"{where}{write.id} was lost"
+        if write.id in dead:
+            assert record.state is WriteState.FAILED and record.last_error and applied <= 1, f"{where}{write.id}"
+        elif record.superseded_by is not None:
+            newer = stored[record.superseded_by]
+            assert record.state is WriteState.SYNCED and applied <= 1, f"{where}{write.id}"
+            assert newer.state is WriteState.SYNCED and w.origin.applied[newer.id] == 1, f"{where}{write.id}"
+            assert newer.resource == write.resource and newer.id > write.id, f"{where}{write.id}"
+        else:
+            assert record.state is WriteState.SYNCED, f"{where}{write.id} is {record.state.value}"
+            assert applied == 1, f"{where}{write.id} applied {applied} times"
+    assert set(w.origin.applied) <= set(by_id), f"{where}the origin saw a key that is no write id"
+    position = {write.id: index for index, write in enumerate(writes)}
+    for path in {write.path for write in writes}:
+        order = [key for resource, key in w.origin.applied_order if resource == path]
+        assert order == sorted(order, key=position.__getitem__), f"{where}{path}: applied out of order"
+        last = order[-1] if order else None
+        expected = None if last is None or by_id[last].method == "DELETE" else (last, by_id[last].body)
+        assert w.origin.state.get(path) == expected, f"{where}{path}"
+
+
+async def crash_scenario(w: World, puts: list[tuple[str, bytes]], faulted: int, outcome: str, crash_at: int | None,
+                         budget: SubrequestBudget | None = None) -> list[WriteRecord]:
+    """Queue ``puts`` ((path, body) each), make write number ``faulted`` answer ``outcome``
+    once ("200": no fault), then drain: whole on ``budget`` (``crash_at`` None), or until the
+    isolate dies at subrequest ``crash_at`` (1-based)."""
+    writes = [await w.edge_write("PUT", path, body) for path, body in puts]
+    if outcome != "200":
+        w.origin.fail(outcome, write_id=writes[faulted].id)
+    if crash_at is None:
+        await w.drain(budget=budget)
+        return writes
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=crash_at))
+    return writes

@@ -88,3 +88,16 @@ async def test_a_failing_object_is_logged_and_the_write_stays_synced():
     assert summary.synced == 1 and await world.queued_ids(US) == []
     assert [e["type"] for e in world.events("live.publish_failed")] == ["write.synced", "changed"]
     assert (await world.queue(US).load(record.id)).state.value == "synced"
+
+
+async def test_writes_coalesced_into_a_newer_one_publish_nothing_of_their_own():
+    routes = json.dumps([{"pattern": "/us/*", "mode": "write-behind", "live": "public", "coalesce": True}])
+    world = World(ROUTES=routes)
+    hub = FakeLiveHub(world.clock)
+    app = SyncApp(world.config, world.sync_config, world.fetch, world.clock, lambda: 0.5, world.log, live=hub)
+    older = await world.edge_write("PUT", "/us/9", b'{"n":1}', region=US)
+    newest = await world.edge_write("PUT", "/us/9", b'{"n":2}', region=US)
+    [summary] = await app._drain([US])
+    assert summary.synced == 2 and (await world.queue(US).load(older.id)).superseded_by == newest.id
+    assert [(e["type"], e["write_id"]) for e in hub.events("us/9")] == [
+        ("write.synced", newest.id), ("changed", newest.id)]

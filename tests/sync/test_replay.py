@@ -20,7 +20,7 @@ from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, DrainSummary, backof
                                    retry_after_seconds, window_cost, write_cost)
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
-from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, env
+from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, crash_scenario, env
 
 US, EU = REGIONS
 
@@ -473,16 +473,8 @@ async def test_a_crash_at_any_subrequest_loses_nothing_and_applies_nothing_twice
 async def _crash_scenario(w: World, outcome: str, crash_at: int | None, budget: SubrequestBudget | None = None):
     """Two writes to one resource and one each to two others, in one batched window (the
     second write to /items/1 waits for the first's SetBatch); the first answers ``outcome`` once."""
-    writes = [await w.edge_write("PUT", "/items/1", b"1"), await w.edge_write("PUT", "/items/2", b"3"),
-              await w.edge_write("PUT", "/items/1", b"2"), await w.edge_write("PUT", "/items/3", b"4")]
-    if outcome != "200":
-        w.origin.fail(outcome, write_id=writes[0].id)
-    if crash_at is None:
-        await w.drain(budget=budget)
-        return writes
-    with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=crash_at))
-    return writes
+    return await crash_scenario(w, [("/items/1", b"1"), ("/items/2", b"3"), ("/items/1", b"2"), ("/items/3", b"4")],
+                                0, outcome, crash_at, budget)
 
 
 # -- the origin's answers --------------------------------------------------------------------

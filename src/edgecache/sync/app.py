@@ -213,6 +213,7 @@ class SyncApp:
                     random=self.random,
                     keep_dead_letters=keep_dead_letters,
                     on_settled=settled_hook(self.config, self.live, budget, self.log),
+                    routes=self.config.routes,
                 )
             )
             if needs_continuation(summary):

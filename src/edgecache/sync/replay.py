@@ -8,8 +8,11 @@ handful of Momento calls around many origin calls:
     1  SortedSetFetch     the next (up to BATCH_SIZE) queued ids, oldest first
     2  GetBatch           their records, in one call
     3  origin             each sendable write (``_send_batch``: resources concurrently,
-                          up to ORIGIN_CONCURRENCY at a time, each resource's writes in order)
-    4  SetBatch           every record whose state changed (synced, failed, retried)
+                          up to ORIGIN_CONCURRENCY requests at a time, each resource's writes
+                          in order; a ``coalesce`` route sends only the newest of a resource's
+                          waiting PUT/DELETE writes, a ``bulk_url`` route many resources' writes
+                          per request, see "Coalescing and bulk" below)
+    4  SetBatch           every record whose state changed (synced, failed, retried, coalesced)
     5  UpdateTtl          per unreadable record (rare; ``set_aside``'s first step)
     6  SortedSetPut       the dead letters (new and resumed) into the DLQ, in one call
     7  entries            own region: one GetBatch of the settled writes' entries, then one
@@ -20,10 +23,17 @@ handful of Momento calls around many origin calls:
 
 So a window of w writes in n regions costs ``window_cost(w, n)`` = 2w + n + 6 at most (the
 2 per write: its origin call and its own entry's SetIf), and a run adds 4 (lease, queue TTL,
-release, length). With the default budget of 45 and three regions one webhook run replays 16
-writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE costs
-1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were batched:
-5 + (n - 1) per write.) Every network call goes through the injected ``fetch``; time and
+release, length). With the default budget of 45 and three regions one webhook run replays
+16 writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE
+costs 1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were
+batched: 5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it
+as exactly that: one SetIf per distinct entry, one origin request per write except on a
+bulk route (``_origin_plan``: a round's writes share requests of ``bulk_max``; the rounds
+hold to that plan), and for a window that coalesces two more SetBatch calls (the bindings
+before the first send, the coalesced records after their newer write's) plus one GetBatch
+when bound writes' newer writes lie outside it. So 20 writes to 5 items on a coalescing
+route cost 5 origin calls and 5 SetIfs, and 20 in bulk (``bulk_max`` 25) one POST.
+Every network call goes through the injected ``fetch``; time and
 randomness are parameters, so the whole thing runs on CPython against the Momento stand-in
 and a fake origin. This module only sequences that I/O: what an origin outcome leads to
 (synced, retry after backoff, dead letter) and the origin request itself are pure decisions
@@ -58,6 +68,31 @@ of a batched run, and the property test):
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
   plus a Delete when set) and runs again (``drain_region``).
+* **Coalescing and bulk** (``sync.coalesce``, ``sync.bulk``; routes' ``coalesce`` and
+  ``bulk_url``) keep all of the above; the window is the batch. Its sendable records are
+  planned into units (``coalesce.plan``: per resource, in order; one write each, or on a
+  coalescing route several unconditional PUT/DELETE writes whose newest alone is sent).
+  Crash order, per window: (a) one SetBatch before the first origin call *binds* every
+  older write to the newest sent in its place (``coalesced_into``; one call for all, and
+  any subset of it stored is safe: a partly bound unit is planned as the same unit again);
+  (b) the newest writes go, a bulk route's many per request; (c) their settlements are
+  stored (SetBatch, as in step 4); (d) only in a later SetBatch the older writes SYNCED
+  ``superseded_by`` it or FAILED with it (``coalesce.aftermath``), so a crash never leaves
+  them settled by a newer write whose own settlement is lost (a resend might end it
+  otherwise); then steps 6-8 for all. A bound write is never sent on its own: the newest
+  may have been applied with its answer lost, and a later run may not see the two
+  together (another window, a smaller budget); so a window that finds a bound write
+  without its newer one settles it by that write's stored record (``coalesce.resolve``,
+  one GetBatch for those it did not read): synced → superseded, still queued → it waits
+  (and the rest of its resource in the window with it), failed or gone → dead-lettered. A
+  record an interrupted run settled (step 4) ends its unit and settles the older writes
+  bound to it the same way (``coalesce.aftermath``), without asking the origin again.
+  Only within one window, when the newest was refused on its only attempt (so never
+  applied), does the one before it go in its place: stored unbound, and the others bound
+  to it, in the SetBatch before its round. A bulk request carries at most one write per
+  resource (``_requests``), each with its Idempotency-Key, so a resend after a lost answer
+  or a crash is as harmless as a single write's; one item's answer settles that write
+  alone, a failure of the whole request is a transient failure of each write in it.
 * **Within the platform's limits.** A Worker invocation has a fixed number of subrequests
   (50 on the Free plan) and ``waitUntil`` work is cut after 30 s. Every fetch is counted by
   :class:`SubrequestBudget`; a window is sized, before it starts, to what the budget can
@@ -74,6 +109,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from urllib.parse import urlsplit
 from dataclasses import asdict, dataclass, field, replace
 from typing import Awaitable, Callable
 
@@ -86,10 +122,13 @@ from ..logs import Log
 from ..momento.errors import MomentoError
 from ..queue import WriteQueue, record_batches
 from ..regional import RegionalClients
+from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
 from ..writes import (RecordFormatError, Settlement, WriteRecord, WriteState, backoff_seconds,  # noqa: F401
-                      origin_request, retry_after_seconds, settle)
+                      bind, origin_request, retry_after_seconds, settle)
+from . import bulk
 from .budget import BudgetExhausted, SubrequestBudget
+from .coalesce import Aftermath, Unit, aftermath, plan, resolve
 # The keep-alive's constants are re-exported: they were defined here before.
 from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
@@ -164,19 +203,24 @@ def write_cost(region_count: int) -> int:
     return 2
 
 
-def window_cost(writes: int, region_count: int, record_batches: int = 1) -> int:
+def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups: int = 0) -> int:
     """Worst-case subrequests of a window of ``writes`` queued writes (module docstring):
 
         SortedSetFetch 1, GetBatch 1, SetBatch ``record_batches`` (1 unless records
-        near 5 MB), DLQ SortedSetPut 1, own entries GetBatch 1, INVALIDATED SetBatch
-        in each other region (n - 1), SortedSetRemove 1, one lease renewal 1
-                                                                     n + 5 + record_batches
+        near 5 MB; ``_fitting`` multiplies by the rounds a resource's writes need, plus
+        2 when the window coalesces), DLQ SortedSetPut 1, own entries GetBatch 1,
+        INVALIDATED SetBatch in each other region (n - 1), SortedSetRemove 1, one lease
+        renewal 1, ``lookups`` (the GetBatch of bound writes' newer writes the window did
+        not read: 0 or 1)                                  n + 5 + record_batches + lookups
         per write (``write_cost``)                                   2 x writes
+
+    (``_fitting`` counts the per-write part exactly once the records are read: a SetIf per
+    distinct entry, the origin requests of ``_origin_plan``.)
 
     A run adds ``_RUN_START`` and ``RUN_RESERVE``; so one write alone costs 2 + 9 + 2 + 2 =
     15 with three regions, and the default budget of 45 replays (45 - 4 - 9) / 2 = 16.
     """
-    return 2 + record_batches + 3 + (region_count - 1) + 1 + write_cost(region_count) * writes
+    return 2 + record_batches + 3 + (region_count - 1) + 1 + lookups + write_cost(region_count) * writes
 
 
 def _min_run_cost(region_count: int) -> int:
@@ -228,13 +272,15 @@ async def drain_region(
     random: Callable[[], float],
     keep_dead_letters: bool = False,
     on_settled=None,
+    routes: tuple[Route, ...] = (),
 ) -> DrainSummary:
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
     ``queue`` and ``regions`` must be built on ``budget.wrap(...)`` (see
     :func:`~edgecache.sync.budget.budgeted_regions`); ``fetch`` reaches the origin and is wrapped here.
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
-    still under the lease (see the module docstring).
+    still under the lease (see the module docstring). ``routes`` (``Config.routes``) say which
+    writes coalesce or go in bulk (``_send_batch``); without them each write goes alone.
     """
     def fresh_run() -> _Run:
         return _Run(
@@ -251,6 +297,7 @@ async def drain_region(
             random=random,
             keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
             on_settled=on_settled,
+            routes=routes,
         )
 
     started_used = budget.used
@@ -333,17 +380,32 @@ class _Window:
     """What one window decided, in queue order, before and after the origin calls."""
 
     sendable: list[WriteRecord] = field(default_factory=list)
+    in_order: list[WriteRecord] = field(default_factory=list)
+    """Sendable and resumed records, in queue order: what coalescing plans from."""
     settled: list[Settlement] = field(default_factory=list)
     """Settlements of the writes sent, in the order they were sent."""
     resumed: list[WriteRecord] = field(default_factory=list)
     """SYNCED or FAILED records an interrupted run left queued: bookkeeping only."""
+    coalesced: list[WriteRecord] = field(default_factory=list)
+    """Older writes settled by the fate of the newer one sent in their place (``coalesce``):
+    SYNCED ``superseded_by`` it, or FAILED with it. Never sent."""
+    waiting: list[WriteRecord] = field(default_factory=list)
+    """Bound (``coalesced_into``) to a newer write still queued and not sendable in this window:
+    left as stored, their resource not held back (the newer write may go)."""
     unreadable: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     """Ids with no record to replay (never recorded, or expired): only taken off the queue."""
-    saved: int = 0
-    """How many of ``settled`` are stored already (a resource's next write waits for that)."""
+    stored: dict[str, WriteRecord] = field(default_factory=dict)
+    """What Momento holds for each record this window read or saved (bindings compare to it)."""
+    unsaved: list[WriteRecord] = field(default_factory=list)
+    """Records to store with the next SetBatch (settlements, bindings)."""
+    after: list[tuple[WriteRecord, str]] = field(default_factory=list)
+    """Coalesced records and the id of the write whose fate they share: each is stored only
+    in a SetBatch after the one that stored that write's settlement (``_save_pending``)."""
     renewed: bool = False
     """The window's one budgeted lease renewal is used."""
+    origin_left: int = 0
+    """Origin requests the window's plan still allows (``_origin_plan``)."""
     planned: int = 0
     """The window's worst-case cost (``window_cost``), from ``started_used`` on."""
     started_used: int = 0
@@ -351,8 +413,8 @@ class _Window:
     """Why the run must end after this window: "budget" or "record-pending"."""
 
     def records(self, state: WriteState) -> list[WriteRecord]:
-        """Settled and resumed records now in ``state``, in queue order of settling."""
-        return [r for r in self.resumed + [s.record for s in self.settled] if r.state is state]
+        """Settled, coalesced and resumed records now in ``state``, in queue order of settling."""
+        return [r for r in self.resumed + [s.record for s in self.settled] + self.coalesced if r.state is state]
 
 
 @dataclass
@@ -372,6 +434,8 @@ class _Run:
     """KEEPALIVE_RESERVE on runs that keep dead letters alive, else 0 (and no keep-alive)."""
     on_settled: Callable[[WriteRecord, int], Awaitable[None]] | None = None
     """Live events of a settled write (``sync.live_events``), given the subrequests the run can spare."""
+    routes: tuple[Route, ...] = ()
+    """Which writes coalesce (``coalesce``) or go in bulk (``bulk_url``); none: each goes alone."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive"), 0))
@@ -446,7 +510,12 @@ class _Run:
         return self.budget.remaining - RUN_RESERVE - self.keepalive_reserve
 
     def _affordable_writes(self) -> int:
+        """How many ids the next window reads: as many as the budget could replay, at
+        ``write_cost`` each; with coalescing or bulk routes a write may cost one call or
+        less, so up to one per spare call (``_fitting`` keeps the head it can finish)."""
         spare = self._allowance() - window_cost(0, len(self.regions.names))
+        if any(route.coalesce or route.bulk_url for route in self.routes):
+            return max(0, min(BATCH_SIZE, spare))
         return max(0, min(BATCH_SIZE, spare // write_cost(len(self.regions.names))))
 
     def _lease_ttl(self) -> int:
@@ -485,9 +554,10 @@ class _Run:
         Returns why the run must stop now, or None to go on."""
         started_used = self.budget.used - 1  # the SortedSetFetch
         loaded = await self.queue.load_many([write_id for write_id, _ in fresh])
-        items, planned = self._fitting(list(zip(fresh, loaded)), allowance)
+        items, planned, origin = self._fitting(list(zip(fresh, loaded)), allowance)
         window = _Window(stopped="budget" if len(items) < len(fresh) else None, planned=planned,
-                         started_used=started_used)
+                         started_used=started_used, origin_left=origin,
+                         stored={r.id: r for r in loaded if isinstance(r, WriteRecord)})
         for (write_id, score), loaded_as in items:
             if not self._classify(window, write_id, score, loaded_as):
                 window.stopped = "record-pending"
@@ -495,9 +565,15 @@ class _Run:
             self.seen.add(write_id)
 
         await self._send_batch(window.sendable, window)
-        sent = {s.record.id for s in window.settled}
+        done = {s.record.id for s in window.settled} | {r.id for r in window.coalesced}
+        for record in window.waiting:
+            self._keep(record)
+            self.counts["blocked"] += 1
+            self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
+                     reason=f"coalesced into {record.coalesced_into}, which is still queued")
+            done.add(record.id)
         for record in window.sendable:
-            if record.id not in sent:  # behind a failed write to its resource, or out of time
+            if record.id not in done:  # behind a failed write to its resource, or out of time
                 self._keep(record)
                 if record.resource in self.blocked_resources:
                     self.counts["blocked"] += 1
@@ -506,7 +582,7 @@ class _Run:
                 else:
                     window.stopped = window.stopped or "budget"
 
-        await self._save_settled(window)
+        await self._save_pending(window, final=True)
         for write_id in window.unreadable:
             await self.queue.keep_unreadable_alive(write_id)
         failed = window.records(WriteState.FAILED)
@@ -518,7 +594,8 @@ class _Run:
         await self.queue.remove([r.id for r in synced + failed] + window.unreadable + window.dropped)
         self._report(window)
         if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
-            for record in synced + failed:
+            coalesced = {record.id for record in window.coalesced}  # their newer write has the events
+            for record in (r for r in synced + failed if r.id not in coalesced):
                 await self.on_settled(record, self.budget.remaining - RUN_RESERVE - self.keepalive_reserve)
         return window.stopped
 
@@ -527,15 +604,45 @@ class _Run:
         records' sizes (hence the SetBatch groups) are known, and its cost. The rest waits,
         untouched."""
         region_count = len(self.regions.names)
+        known = {loaded.id for _, loaded in items if isinstance(loaded, WriteRecord)}
         while items:
             records = [loaded for _, loaded in items if isinstance(loaded, WriteRecord)]
             grown = [replace(r, last_error=(r.last_error or "") + "x" * RECORD_GROWTH_BYTES) for r in records]
-            saves = max(1, len(record_batches(grown))) * _rounds(records)
-            cost = window_cost(len(items), region_count, saves)
+            queued = [r for r in records if r.state is WriteState.QUEUED]
+            # Coalescing adds two SetBatch rounds: the bindings before the first origin call,
+            # and the coalesced writes' save after their newer write's (``_save_pending``).
+            coalescing = (any(r.coalesced_into for r in queued)
+                          or any(len(chain) > 1 for chain in _chains([r for r in queued if self._coalesces(r)]).values()))
+            saves = max(1, len(record_batches(grown))) * (_rounds(records) + (2 if coalescing else 0))
+            lookups = 1 if any(r.coalesced_into and r.coalesced_into not in known for r in queued) else 0
+            origin = self._origin_plan(queued)
+            cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
+            cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
-                return items, cost
+                return items, cost, origin
             items = items[:-1]
-        return items, 0
+        return items, 0, 0
+
+    def _origin_plan(self, queued: list[WriteRecord]) -> int:
+        """The origin requests a window of these QUEUED records is budgeted: one per write,
+        except on a bulk route, whose writes of round k (a resource's k-th write) share
+        ceil(m_k / bulk_max) requests. For bulk that is what the rounds take unless request
+        sizes or ORIGIN_CONCURRENCY split them further; ``_requests`` then holds to it and the
+        window leaves the rest queued (the next window or run sends them)."""
+        plan_calls = 0
+        per_route: dict[Route, list[WriteRecord]] = {}
+        for record in queued:
+            route = self._route_of(record)
+            if route is not None and route.bulk_url:
+                per_route.setdefault(route, []).append(record)
+            else:
+                plan_calls += 1
+        for route, records in per_route.items():
+            chains = _chains(records)
+            depth = max(len(chain) for chain in chains.values())
+            rounds = [sum(1 for chain in chains.values() if len(chain) > k) for k in range(depth)]
+            plan_calls += min(len(records), sum(math.ceil(m / route.bulk_max) for m in rounds))
+        return plan_calls
 
     def _classify(self, window: _Window, write_id: str, score: float, loaded) -> bool:
         """Sort one queued id into the window's lists; False for a record not yet stored (the
@@ -577,6 +684,7 @@ class _Run:
             # An earlier run stopped after saving it, before the DLQ, the caches or the removal:
             # finish that (all idempotent). The origin is not asked again.
             window.resumed.append(record)
+            window.in_order.append(record)
             self.log("replay.resumed", region=self.region, write_id=write_id, status=record.origin_status,
                      reason=("synced" if record.state is WriteState.SYNCED else "dead-lettered") + " by an interrupted run")
             return True
@@ -592,49 +700,187 @@ class _Run:
             self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=blocked_by)
             return True
         window.sendable.append(record)
+        window.in_order.append(record)
         return True
 
     async def _send_batch(self, records: list[WriteRecord], window: _Window) -> list[Settlement]:
         """The origin step: send ``records`` (QUEUED, in queue order) and append the
         settlement of each one sent to ``window.settled``, in the order sent (also returned).
-        A record not there was not sent: it waits behind a write to its resource that just
-        failed transiently (its resource is then in ``blocked_resources``), or the run ran
-        out of time.
+        A record neither there nor in ``window.coalesced`` or ``window.waiting`` was not sent:
+        it waits behind a write to its resource that just failed transiently (its resource is
+        then in ``blocked_resources``), or the run ran out of time.
 
-        Resources go concurrently, up to ORIGIN_CONCURRENCY per round; each resource's writes
-        one per round, in order, so the next goes only after the previous one answered and
-        its settlement is stored (one SetBatch before such a round: ``_rounds`` counts them
-        for the budget). A refused write (FAILED) does not hold back the next one; a retried
-        one does.
+        The records are planned into units (``coalesce.plan``): one write each, except on a
+        ``coalesce`` route, where several PUT/DELETE writes to one resource are one unit whose
+        newest alone is sent. Resources go concurrently, up to ORIGIN_CONCURRENCY requests
+        per round (a ``bulk_url`` route's units share requests, ``sync.bulk``, up to
+        ``bulk_max`` each); each resource's units one per round, in order, so the next goes
+        only after the previous one answered and its settlement is stored (one SetBatch before
+        such a round, which also stores the bindings, see ``_bindings``: ``_rounds`` counts
+        them for the budget). A refused write (FAILED) does not hold back the next one; a
+        retried one does, and so do the older writes of its unit (``coalesce.aftermath``).
         """
-        chains = _chains(records)
+        lines = await self._plan(records, window)
         settled = window.settled
         unsaved: set[str] = set()
-        while chains:
-            heads = [resource for resource in chains][:ORIGIN_CONCURRENCY]
-            if not await self._before_round(window):
-                break
-            if unsaved & set(heads):
-                # A resource's next write goes only once the previous one's settlement is
-                # stored: a crash then never resends an earlier write after a later one.
-                await self._save_settled(window)
+        first = True
+        while lines:
+            requests = self._requests(lines, min(ORIGIN_CONCURRENCY, window.origin_left))
+            heads = {unit.resource for _, units in requests for unit in units}
+            if not requests or not await self._before_round(window):
+                break  # out of the window's planned origin calls (the rest waits), or of time
+            window.origin_left -= len(requests)
+            bindings = self._bindings(lines, window)
+            if (first and bindings) or unsaved & heads or any(b.resource in heads for b in bindings):
+                # Before the first round: every older write is bound to the newest sent in its
+                # place. Before a resource's next write: the previous one's settlement is
+                # stored, so a crash never resends an earlier write after a later one.
+                window.unsaved += bindings
+                await self._save_pending(window)
                 unsaved.clear()
-            outcomes = await asyncio.gather(*(self._attempt(chains[resource].pop(0)) for resource in heads))
-            for resource, outcome in zip(heads, outcomes):
-                settled.append(outcome)
-                unsaved.add(resource)
-                if outcome.record.state is WriteState.QUEUED:
-                    self.blocked_resources.add(resource)
-                    del chains[resource]
-                elif not chains[resource]:
-                    del chains[resource]
+            first = False
+            outcomes = await asyncio.gather(*(self._post(route, units) for route, units in requests))
+            for (_, units), answered in zip(requests, outcomes):
+                for unit, outcome in zip(units, answered):
+                    resource = unit.resource
+                    lines[resource].pop(0)
+                    settled.append(outcome)
+                    window.unsaved.append(outcome.record)
+                    unsaved.add(resource)
+                    self._apply(window, aftermath(unit, outcome.record, self.now()), outcome.record.id, lines)
+                    if outcome.record.state is WriteState.QUEUED:
+                        self.blocked_resources.add(resource)
+                        del lines[resource]
+                    elif not lines[resource]:
+                        del lines[resource]
+        # Units left unsent (time, or the planned origin calls) are stored bound as planned,
+        # with the window's last SetBatch: after a refusal, the write sent in its place next
+        # time is then the one before it, not a dead letter (``coalesce.resolve``).
+        window.unsaved += self._bindings(lines, window)
         return settled
 
-    async def _save_settled(self, window: _Window) -> None:
-        """Store the settlements not stored yet (SetBatch, see ``WriteQueue.save_many``)."""
-        records = [s.record for s in window.settled[window.saved:]]
-        window.saved = len(window.settled)
-        await self.queue.save_many(records)
+    async def _plan(self, records: list[WriteRecord], window: _Window) -> dict[str, list[Unit]]:
+        """``records``' units per resource (``coalesce.plan``), resources in order of their
+        first write, with the units whose fate is known without a send taken out: a unit
+        whose newest write an interrupted run settled (resumed, SYNCED or FAILED) settles its
+        older writes by that (``coalesce.aftermath``); a unit whose newest write is bound to a
+        write outside the plan is settled by that write's stored record (``coalesce.resolve``;
+        one GetBatch for all such writes not read by this window, budgeted by ``_fitting``)."""
+        sendable = {record.id for record in records}
+        planned = [r.to(WriteState.REPLAYING) if r.id in sendable else r
+                   for r in window.in_order if r.id in sendable or self._coalesces(r)]
+        lines = {units[0].resource: units for units in plan(planned, self._coalesces)}
+        bound = {u.newest.coalesced_into for units in lines.values() for u in units
+                 if u.newest.state is WriteState.REPLAYING and u.newest.coalesced_into}
+        missing = sorted(bound - set(window.stored))
+        if missing:
+            for write_id, loaded in zip(missing, await self.queue.load_many(missing)):
+                if isinstance(loaded, WriteRecord):
+                    window.stored[write_id] = loaded
+        for resource in list(lines):
+            units, kept = lines[resource], []
+            while units:
+                unit = units.pop(0)
+                if unit.newest.state is not WriteState.REPLAYING:  # resumed: settled already
+                    units[:0] = self._apply(window, aftermath(unit, unit.newest, self.now()), unit.newest.id)
+                elif unit.newest.coalesced_into is not None:
+                    target = unit.newest.coalesced_into
+                    after = resolve(unit, window.stored.get(target), self.now())
+                    self._apply(window, after, target)
+                    if after.waiting:
+                        # Everything after it on this resource waits too: none of it may reach
+                        # the origin before the write it is bound to has settled.
+                        window.waiting += [*after.waiting, *(r for later in units for r in later.records
+                                                             if r.state is WriteState.REPLAYING)]
+                        units.clear()
+                else:
+                    kept.append(unit)
+            if kept:
+                lines[resource] = kept
+            else:
+                del lines[resource]
+        return lines
+
+    def _apply(self, window: _Window, after: Aftermath, newer_id: str,
+               lines: dict[str, list[Unit]] | None = None) -> list[Unit]:
+        """Record what ``coalesce.aftermath``/``resolve`` made of a unit's older writes: the
+        superseded and dead-lettered ones are stored after ``newer_id``'s settlement; a unit
+        to send again (the newest was refused) goes first in its resource's line (``lines``)
+        or is returned. Waiting ones need nothing: they stay as stored."""
+        window.after += [(record, newer_id) for record in (*after.superseded, *after.dead_lettered)]
+        window.coalesced += [*after.superseded, *after.dead_lettered]
+        if after.again is None:
+            return []
+        if lines is not None:
+            lines.setdefault(after.again.resource, []).insert(0, after.again)
+            return []
+        return [after.again]
+
+    def _requests(self, lines: dict[str, list[Unit]], most: int) -> list[tuple[Route | None, list[Unit]]]:
+        """This round's origin requests: the next unit of each resource, resources in line
+        order, as long as they fit in ``most`` requests. A ``bulk_url`` route's units
+        share requests (``bulk.chunks``: its ``bulk_max`` and the request size), the others
+        go one per request. Each resource is in one request at most, so its order holds."""
+        chosen: list[Unit] = []
+        requests: list[tuple[Route | None, list[Unit]]] = []
+        for units in lines.values():
+            candidate = self._grouped([*chosen, units[0]])
+            if len(candidate) > most:
+                break
+            chosen.append(units[0])
+            requests = candidate
+        return requests
+
+    def _grouped(self, units: list[Unit]) -> list[tuple[Route | None, list[Unit]]]:
+        requests: list[tuple[Route | None, list[Unit]]] = []
+        by_route: dict[Route, list[Unit]] = {}
+        for unit in units:
+            route = self._route_of(unit.newest)
+            if route is not None and route.bulk_url:
+                by_route.setdefault(route, []).append(unit)
+            else:
+                requests.append((None, [unit]))
+        for route, members in by_route.items():
+            of = {unit.newest.id: unit for unit in members}
+            requests += [(route, [of[r.id] for r in chunk])
+                         for chunk in bulk.chunks([unit.newest for unit in members], route.bulk_max)]
+        return requests
+
+    def _bindings(self, lines: dict[str, list[Unit]], window: _Window) -> list[WriteRecord]:
+        """What must be stored before the units in ``lines`` may be sent: each older write
+        bound to its unit's newest (``writes.bind``), a newest no longer bound to a write
+        refused before it (``coalesce.aftermath``'s ``again``), each only if not stored so.
+        All lines at once: bindings then only arise again after a refusal, whose resource
+        waits for the next save anyway (so they never cost a SetBatch of their own)."""
+        changes = []
+        for units in lines.values():
+            for unit in units:
+                for older in unit.older:
+                    if window.stored[older.id].coalesced_into != unit.newest.id:
+                        changes.append(bind(older, unit.newest))
+                if window.stored[unit.newest.id].coalesced_into is not None:
+                    changes.append(replace(unit.newest, coalesced_into=None).to(WriteState.QUEUED))
+        return changes
+
+    async def _save_pending(self, window: _Window, final: bool = False) -> None:
+        """Store ``window.unsaved`` and the coalesced records whose newer write's settlement is
+        stored already (SetBatch, see ``WriteQueue.save_many``). Never both in one call, so
+        a crash never leaves an older write SYNCED ``superseded_by`` (or FAILED with) a newer
+        one whose settlement is lost, which a resend might then settle otherwise. ``final``
+        (the window's last save): then the coalesced records still waiting, in one more."""
+        for _ in range(2 if final else 1):
+            settled = {write_id for write_id, record in window.stored.items()
+                       if record.state in (WriteState.SYNCED, WriteState.FAILED)}
+            ready = [record for record, newer in window.after if newer in settled or newer not in window.stored]
+            window.after = [(record, newer) for record, newer in window.after
+                            if not (newer in settled or newer not in window.stored)]
+            records = window.unsaved + ready
+            window.unsaved = []
+            if records:
+                await self.queue.save_many(records)
+            window.stored.update((record.id, record) for record in records)
+            if not window.after:
+                break
 
     async def _before_round(self, window: _Window) -> bool:
         """Whether a round of origin calls may start: within the wall time, and with a lease
@@ -652,9 +898,22 @@ class _Run:
             await self._keep_lease()
         return True
 
-    async def _attempt(self, record: WriteRecord) -> Settlement:
-        replaying = record.to(WriteState.REPLAYING)
-        response, error = await self._send(replaying)
+    def _route_of(self, record: WriteRecord) -> Route | None:
+        return match_route(self.routes, urlsplit(record.path).path or "/")
+
+    def _coalesces(self, record: WriteRecord) -> bool:
+        route = self._route_of(record)
+        return route is not None and route.coalesce
+
+    async def _post(self, route: Route | None, units: list[Unit]) -> list[Settlement]:
+        """One origin request for ``units``' newest writes (REPLAYING): a bulk POST to the
+        route's ``bulk_url``, or the write alone; one settlement per unit, in order."""
+        records = [unit.newest for unit in units]
+        if route is None:
+            return [self._settle(records[0], *await self._send(records[0]))]
+        return [self._settle(record, *outcome) for record, outcome in zip(records, await self._send_bulk(records, route))]
+
+    def _settle(self, replaying: WriteRecord, response: Response | None, error: str) -> Settlement:
         return settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
                       backoff_base=self.config.backoff_base_seconds, backoff_cap=self.config.backoff_cap_seconds,
                       random=self.random)
@@ -669,6 +928,20 @@ class _Run:
         except FetchError as exc:
             return None, f"origin unreachable: {exc}"
         return response, f"origin answered {response.status}"
+
+    async def _send_bulk(self, records: list[WriteRecord], route: Route) -> list[bulk.Outcome]:
+        """One POST for ``records`` (``sync.bulk``): an outcome per write, in order."""
+        url = route.bulk_url or ""
+        target = self.origin_url + url if url.startswith("/") else url
+        try:
+            response = await fetch_with_timeout(self.origin_fetch, bulk.bulk_request(records, target),
+                                                self.origin_timeout)
+        except FetchTimeout:
+            return [(None, f"bulk endpoint timed out after {self.origin_timeout:g}s")] * len(records)
+        except FetchError as exc:
+            return [(None, f"bulk endpoint unreachable: {exc}")] * len(records)
+        self.log("replay.bulk", region=self.region, status=response.status, writes=len(records))
+        return bulk.outcomes(records, response)
 
     def _report(self, window: _Window) -> None:
         """Counts and one log line per settled write, once its bookkeeping is done."""
@@ -690,6 +963,14 @@ class _Run:
                 self.log("replay.retry", region=self.region, write_id=record.id, attempt=record.attempts,
                          status=record.origin_status, reason=record.last_error,
                          retry_in_seconds=round(settlement.retry_in or 0.0, 3))
+        for record in window.coalesced:
+            if record.state is WriteState.SYNCED:
+                self.counts["synced"] += 1
+                self.log("replay.superseded", region=self.region, write_id=record.id, superseded_by=record.superseded_by)
+            else:
+                self.counts["dead_lettered"] += 1
+                self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id,
+                         attempt=record.attempts, status=None, reason="coalesced into a write that did not sync")
         # A resumed SYNCED write was counted by the run that synced it; a resumed FAILED one
         # reaches the DLQ only now.
         self.counts["dead_lettered"] += sum(1 for r in window.resumed if r.state is WriteState.FAILED)

@@ -29,13 +29,6 @@ JSON = {"content-type": "application/json"}
 MERGE = {"content-type": "application/merge-patch+json"}
 
 
-@pytest.fixture
-def origin():
-    server = OriginServer(OriginApp(ItemStore(), Faults()), port=0).start()
-    yield server.url
-    server.close()
-
-
 def put(url: str, item_id: str, doc: dict | bytes, key: str | None = None, **headers: str):
     body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     h = {**JSON, **headers}
