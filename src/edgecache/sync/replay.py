@@ -189,7 +189,7 @@ def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
 
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
-(see ``_Window``): far more than the edge's three concurrent calls take."""
+(see ``_Window``): far more than the edge's two concurrent calls take."""
 
 
 class _LeaseLost(Exception):
