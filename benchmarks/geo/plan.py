@@ -12,10 +12,11 @@ Worker + the round trip from C's colo to the region the edge itself would pick f
 Search: greedy (add the region that helps most), then swaps of one chosen region for one
 unchosen until none helps. ``tests/bench/test_plan.py`` checks it against exhaustive search.
 
-Sync cost of a region set of n (``edgecache.sync.replay.write_cost``): each synced write
-deletes the resource's stale copy in each of the n - 1 other regions, one subrequest each, so
-every extra region adds one subrequest per synced write (the Free plan allows 50 per sync
-invocation) and the sync Worker one round trip from the writing region to the new one.
+Sync cost of a region set of n (``edgecache.sync.replay.window_cost``): after each window of
+up to ``replay.BATCH_SIZE`` (20) synced writes, the sync Worker overwrites the stale copies in
+each of the n - 1 other regions with one SetBatch of invalidation markers, so every extra
+region adds one subrequest per window (1/20 per write at full windows; the Free plan allows
+50 per sync invocation) and one round trip from the writing region to the new one.
 
 ``--users``: ``JP=70,US=10,DE=20`` (ISO 3166-1 alpha-2 = any non-negative weight), a CSV
 file of ``country,weight`` lines (a header line is allowed), or ``world`` (internet users per
@@ -49,7 +50,7 @@ class Plan:
     mean_ms: float
     p50_ms: float
     p95_ms: float
-    sync_subrequests_per_write: int  # cross-region deletes per synced write (n - 1)
+    sync_calls_per_window: int  # invalidation SetBatches per replay window, one per other region (n - 1)
 
 
 def parse_users(text: str) -> dict[str, float]:
@@ -155,14 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(mix.values())
     direct = sum(w * (model.user_to_origin(c, args.origin) + model.origin_service_ms) for c, w in mix.items()) / total
     print(f"origin {args.origin}; {len(mix)} countries; direct to the origin: mean {direct:.0f} ms per read")
-    print(f"{'k':>2}  {'mean':>6} {'p50':>6} {'p95':>6}  {'sync: deletes/write':>19}  regions")
+    print(f"{'k':>2}  {'mean':>6} {'p50':>6} {'p95':>6}  {'sync: calls/window':>18}  regions")
     previous: tuple[str, ...] = ()
     for k in range(1, args.max + 1):
         p = plan(mix, k, model)
         added = [r for r in p.regions if r not in previous]
-        extra = "" if k == 1 else f"  (+{', '.join(added)}: +1 Delete per synced write each, " \
+        extra = "" if k == 1 else f"  (+{', '.join(added)}: +1 SetBatch per sync window each, " \
             f"{min(model.region_to_region(r, a) for r in added for a in previous) if previous else 0:.0f} ms away)"
-        print(f"{k:>2}  {p.mean_ms:6.0f} {p.p50_ms:6.0f} {p.p95_ms:6.0f}  {p.sync_subrequests_per_write:>19}  "
+        print(f"{k:>2}  {p.mean_ms:6.0f} {p.p50_ms:6.0f} {p.p95_ms:6.0f}  {p.sync_calls_per_window:>18}  "
               f"MOMENTO_REGIONS={','.join(p.regions)}{extra}")
         previous = p.regions
     print("(latencies: user-weighted read hit / write ack in ms; add each region's endpoint to MOMENTO_REGIONS "
