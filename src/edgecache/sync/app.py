@@ -21,7 +21,9 @@ Two triggers drain the queues, and neither is enough alone:
 
 One invocation has one subrequest allowance, so everything it drains shares one
 :class:`~edgecache.sync.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
-the drain it schedules runs in the same invocation. Exceptions become a Response in one place
+the drain it schedules runs in the same invocation. Several regions drain concurrently, each
+in its own share of that budget (``_drain`` says why shares, and why they cannot add up to
+more than the invocation's limit). Exceptions become a Response in one place
 (:meth:`SyncApp.handle`); log lines carry regions, write ids, statuses and reasons, never
 secrets or bodies.
 
@@ -31,6 +33,7 @@ queue's views and operations (and the cron's keep-alive).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -48,7 +51,9 @@ from ..router import Router
 from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
+from .dead_letters import KEEPALIVE_RESERVE
 from .replay import DrainSummary, drain_region, needs_continuation
+from .replay import _min_run_cost as min_run_cost  # TODO(i9c): make it public in replay
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
@@ -103,11 +108,11 @@ class SyncApp:
             return error_response(500, "internal error")
 
     async def sweep(self) -> list[DrainSummary]:
-        """The cron trigger: every region, one after the other, within one budget.
+        """The cron trigger: every region, concurrently, within one budget (``_drain``).
 
-        Sequential on purpose: the budget check before each write is only sound if no other
-        drain spends from the same budget meanwhile. The starting region rotates with the
-        minute so that a region with a deep backlog cannot starve the others every time.
+        The region order rotates with the minute: when the budget is too small for all of
+        them at once, the first ones go first, and a region with a deep backlog must not
+        starve the others every time.
         """
         names = list(self.config.regions)
         start = int(self.clock() // 60) % len(names)
@@ -178,31 +183,72 @@ class SyncApp:
     async def _drain(
         self, names: list[str], budget: SubrequestBudget | None = None, *, keep_dead_letters: bool = False
     ) -> list[DrainSummary]:
+        """Drain ``names`` concurrently, each region in its own share of ``budget`` (the
+        invocation's, by default) and under its own lease. Regions are independent: each has
+        its own queue and lease, and a resource's writes all sit in one region's queue, so
+        draining them at once changes no order. A failure in one region ends that region's
+        drain only (its summary says ``error``).
+
+        Shares (``SubrequestBudget.split``) rather than one shared budget: a window is sized
+        from the budget before it starts, so a region must not find mid-window that another
+        region spent what it planned with. The shares add up to what the invocation has left,
+        so together they cannot exceed it, and a region that finishes early hands its unused
+        share to those still running. When the budget cannot give every region a useful share
+        (``_least_share``: one write and the continuation that hands the rest to a fresh
+        invocation; three regions at 15 each on the Free plan's 45 would replay one write
+        apiece and leave no continuation), the regions go in groups that can, in the given
+        order (the sweep rotates it), each group after the previous one has given back its
+        unused share."""
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
-        summaries = []
-        for name in names:
-            summaries.append(
-                summary := await drain_region(
-                    region=name,
-                    queue=regions.queue(name),
-                    regions=regions,
-                    origin_url=self.config.origin_url,
-                    fetch=self.fetch,
-                    now=self.clock,
-                    config=self.sync_config,
-                    origin_timeout=self.config.origin_timeout,
-                    holder_id=f"sync-{int(self.random() * 16**12):012x}",
-                    budget=budget,
-                    log=self.log,
-                    random=self.random,
-                    keep_dead_letters=keep_dead_letters,
-                    on_settled=settled_hook(self.config, self.live, budget, self.log),
-                )
+        least = self._least_share(keep_dead_letters)
+        summaries: list[DrainSummary] = []
+        pending = list(names)
+        while pending:
+            size = max(1, min(len(pending), budget.remaining // least))
+            group, pending = pending[:size], pending[size:]
+            shares = budget.split(len(group))
+            done = await asyncio.gather(*(self._drain_one(name, share, keep_dead_letters)
+                                          for name, share in zip(group, shares)), return_exceptions=True)
+            for name, result in zip(group, done):
+                if isinstance(result, BaseException):
+                    if not isinstance(result, Exception):
+                        raise result  # the isolate is going away (CancelledError and the like)
+                    self.log("sync.region_failed", level="error", region=name, reason=f"{type(result).__name__}: {result}")
+                    result = DrainSummary(region=name, status="error", message=f"{type(result).__name__}: {result}")
+                summaries.append(result)
+        return summaries
+
+    def _least_share(self, keep_dead_letters: bool) -> int:
+        """The smallest share worth giving a region: a run that replays one write (with the
+        keep-alive's reserve on cron runs) plus the publish of its continuation."""
+        return min_run_cost(len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0) + 1
+
+    async def _drain_one(self, name: str, share: SubrequestBudget, keep_dead_letters: bool) -> DrainSummary:
+        """One region's drain within its ``share``, then its continuation; the share is
+        closed (its rest given to the regions still draining) whatever happens."""
+        try:
+            regions = budgeted_regions(self.config, self.fetch, share, self.momento)
+            summary = await drain_region(
+                region=name,
+                queue=regions.queue(name),
+                regions=regions,
+                origin_url=self.config.origin_url,
+                fetch=self.fetch,
+                now=self.clock,
+                config=self.sync_config,
+                origin_timeout=self.config.origin_timeout,
+                holder_id=f"sync-{int(self.random() * 16**12):012x}",
+                budget=share,
+                log=self.log,
+                random=self.random,
+                keep_dead_letters=keep_dead_letters,
+                on_settled=settled_hook(self.config, self.live, share, self.log),
             )
             if needs_continuation(summary):
-                await self._continue(regions, summary, budget)
-        return summaries
+                await self._continue(regions, summary, share)
+            return summary
+        finally:
+            share.close()
 
     async def _continue(self, regions: RegionalClients, summary: DrainSummary, budget: SubrequestBudget) -> None:
         """Start a fresh invocation (its own budget) for the rest of ``name``'s queue: one
