@@ -26,8 +26,18 @@ class App:
 
     def __init__(self, **env) -> None:
         self.w = World(**env)
-        self.app = SyncApp(self.w.config, self.w.sync_config, self.w.fetch, self.w.clock, lambda: 0.5, self.w.log)
+        self.app = SyncApp(self.w.config, self.w.sync_config, self.w.fetch, self.w.clock, lambda: 0.5, self.w.log,
+                           sleep=self.sleep)
         self.pending: list = []
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        """The rate limit's wait: the fake clock reaches the end of it (unless a concurrent
+        sleeper took it further already: time is shared), and the task yields."""
+        self.slept.append(seconds)
+        until = self.w.clock() + seconds
+        await asyncio.sleep(0)
+        self.w.clock.now = max(self.w.clock.now, until)
 
     async def call(self, method: str, path: str, body: bytes = b"", headers=None, admin: bool = False) -> Response:
         headers = dict(headers or {})

@@ -6,6 +6,7 @@ Bindings and secrets it needs (all parsed by ``config``), and why:
     WEBHOOK_SECRET (+ _PREVIOUS during a rotation)   to tell Momento's webhook POSTs from forgeries
     ADMIN_TOKEN                                      the /_edge/* operator endpoints (off without it)
     SYNC_SUBREQUEST_BUDGET, SYNC_WALL_MS, LEASE_SECONDS, MAX_ATTEMPTS, BACKOFF_*   replay limits
+    MOMENTO_OPS_PER_SECOND                           the pace of its Momento calls per region (``rate_limit``)
 
 Two triggers drain the queues, and neither is enough alone:
 
@@ -44,7 +45,7 @@ from ..config import Config, SyncConfig
 from ..http import Background, Clock, Fetch, FetchError, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
-from ..regional import MomentoHealth, RegionalClients
+from ..regional import MomentoHealth, RegionalClients, RegionThrottle
 from ..responses import Answer, error_response, json_response
 from ..live import LiveHub
 from ..router import Router
@@ -52,7 +53,8 @@ from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
 from .dead_letters import KEEPALIVE_RESERVE
-from .replay import DrainSummary, drain_region, needs_continuation
+from .rate_limit import MAX_WAIT_SECONDS, WAIT_UNTIL_SECONDS, MomentoRateLimit, Sleep
+from .replay import LEASE_MARGIN_SECONDS, DrainSummary, drain_region, needs_continuation
 from .replay import _min_run_cost as min_run_cost  # TODO(i9c): make it public in replay
 from .webhook import WebhookRejected, verify_webhook
 
@@ -68,9 +70,11 @@ class SyncApp:
         random: Callable[[], float],
         log: Log,
         live: LiveHub | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """``live`` reaches the channels' Durable Objects for the settled-write events
-        (``sync.live_events``); None without the ``LIVE`` binding (then none are sent)."""
+        (``sync.live_events``); None without the ``LIVE`` binding (then none are sent).
+        ``sleep`` is how the rate limit waits (``sync.rate_limit``; tests move a fake clock)."""
         self.config = config
         self.live = live
         self.sync_config = sync_config
@@ -80,6 +84,9 @@ class SyncApp:
         self.log = log
         # Admin views are not budgeted (one Get per listed write, bounded by the listing).
         self.momento = MomentoHealth(log)
+        # Lives as long as the isolate: invocations in it share each region's pace.
+        self.rate_limit = MomentoRateLimit(sync_config.momento_ops_per_second, clock, sleep, log,
+                                           max_wait=min(MAX_WAIT_SECONDS, config.momento_timeout / 2))
         self.regions = RegionalClients(config, fetch, self.momento)
         self.router = Router()
         self.router.add("POST", "/webhook", self._webhook)
@@ -168,7 +175,7 @@ class SyncApp:
     async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
+        regions = budgeted_regions(self.config, self.fetch, budget, self.momento, self._throttle())
         region, queued = await dead_letters.retry(regions, self._regions_from(query), id, now=self.clock(),
                                                   lease_seconds=self.sync_config.lease_seconds, log=self.log)
         background(self._drain_in_background([region], budget))
@@ -200,6 +207,7 @@ class SyncApp:
         order (the sweep rotates it), each group after the previous one has given back its
         unused share."""
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
+        throttle = self._throttle()
         least = self._least_share(keep_dead_letters)
         summaries: list[DrainSummary] = []
         pending = list(names)
@@ -207,7 +215,7 @@ class SyncApp:
             size = max(1, min(len(pending), budget.remaining // least))
             group, pending = pending[:size], pending[size:]
             shares = budget.split(len(group))
-            done = await asyncio.gather(*(self._drain_one(name, share, keep_dead_letters)
+            done = await asyncio.gather(*(self._drain_one(name, share, throttle, keep_dead_letters)
                                           for name, share in zip(group, shares)), return_exceptions=True)
             for name, result in zip(group, done):
                 if isinstance(result, BaseException):
@@ -223,11 +231,19 @@ class SyncApp:
         keep-alive's reserve on cron runs) plus the publish of its continuation."""
         return min_run_cost(len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0) + 1
 
-    async def _drain_one(self, name: str, share: SubrequestBudget, keep_dead_letters: bool) -> DrainSummary:
+    def _throttle(self) -> RegionThrottle:
+        """This invocation's pace (``rate_limit``): no Momento call waits for its slot past the
+        run's wall time plus the lease margin, nor past ``waitUntil``'s 30 s (less the longest
+        wait, so the call itself still fits)."""
+        limit = min(self.sync_config.wall_seconds + LEASE_MARGIN_SECONDS, WAIT_UNTIL_SECONDS - self.rate_limit.max_wait)
+        return self.rate_limit.until(self.clock() + limit)
+
+    async def _drain_one(self, name: str, share: SubrequestBudget, throttle: RegionThrottle,
+                         keep_dead_letters: bool) -> DrainSummary:
         """One region's drain within its ``share``, then its continuation; the share is
         closed (its rest given to the regions still draining) whatever happens."""
         try:
-            regions = budgeted_regions(self.config, self.fetch, share, self.momento)
+            regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
             summary = await drain_region(
                 region=name,
                 queue=regions.queue(name),
