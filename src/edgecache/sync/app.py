@@ -54,8 +54,15 @@ from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
 from .dead_letters import KEEPALIVE_RESERVE
 from .rate_limit import MAX_WAIT_SECONDS, WAIT_UNTIL_SECONDS, MomentoRateLimit, Sleep
-from .replay import LEASE_MARGIN_SECONDS, DrainSummary, drain_region, needs_continuation
-from .replay import _min_run_cost as min_run_cost  # TODO(i9c): make it public in replay
+from .replay import (BATCH_SIZE, LEASE_MARGIN_SECONDS, RUN_RESERVE, DrainSummary, drain_region, needs_continuation,
+                     window_cost)
+
+RUN_COSTS = 2 + RUN_RESERVE
+"""A run's own subrequests around its windows: the lease and the queue's TTL at the start
+(``replay._RUN_START``), the release and the length at the end (``replay.RUN_RESERVE``)."""
+
+CONTINUATION_COST = 1
+"""The publish that hands a region's rest to a fresh invocation (``_continue``)."""
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
@@ -227,9 +234,12 @@ class SyncApp:
         return summaries
 
     def _least_share(self, keep_dead_letters: bool) -> int:
-        """The smallest share worth giving a region: a run that replays one write (with the
-        keep-alive's reserve on cron runs) plus the publish of its continuation."""
-        return min_run_cost(len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0) + 1
+        """The smallest share worth giving a region of its own: a run with one full window
+        (BATCH_SIZE writes; with the keep-alive's reserve on cron runs) plus the publish of
+        its continuation."""
+        regions = len(self.config.regions)
+        return (RUN_COSTS + window_cost(BATCH_SIZE, regions) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
+                + CONTINUATION_COST)
 
     def _throttle(self) -> RegionThrottle:
         """This invocation's pace (``rate_limit``): no Momento call waits for its slot past the
