@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from devstack.momento import Fault
@@ -137,3 +139,62 @@ async def test_a_budget_too_small_for_every_region_at_once_drains_them_in_turn()
     calls = counting(a)
     first, second = await a.app.sweep()
     assert first.synced >= 14 and first.synced > second.synced and len(calls) <= 45
+
+
+# -- webhooks folded into a running drain ----------------------------------------------------------
+
+
+async def test_a_webhook_during_a_drain_in_this_isolate_is_folded_into_it():
+    a = App()
+    first = await a.w.edge_write("PUT", "/items/1", b"x", region=US)
+    fetch, later, answers = a.w.fetch, [], []
+
+    async def origin_then_webhook(request: Request) -> Response:
+        if request.url.startswith("http://origin.test") and not later:
+            # While the drain is at the origin, the edge queues another write and its
+            # webhook reaches this isolate.
+            later.append(await a.w.edge_write("PUT", "/items/2", b"y", region=US))
+            answers.append(await a.webhook(a.webhook_body(US, later[0].id)))
+        return await fetch(request)
+
+    a.app.fetch = origin_then_webhook
+    await a.webhook(a.webhook_body(US, first.id))
+    await a.after_response()
+    [answer] = answers
+    assert answer.status == 200 and json.loads(answer.body)["folded"] is True
+    assert a.pending == []  # the folded webhook scheduled no drain of its own
+    assert a.w.events("replay.busy") == []  # nor tried the lease
+    assert a.w.origin.applied[first.id] == 1 and a.w.origin.applied[later[0].id] == 1
+    assert await a.w.queued_ids(US) == [] and len(a.w.events("sync.again")) == 1
+
+
+async def test_a_webhook_after_the_drain_ended_gets_a_drain_of_its_own():
+    a = App()
+    first = await a.w.edge_write("PUT", "/items/1", b"x", region=US)
+    await a.webhook(a.webhook_body(US, first.id))
+    await a.after_response()
+    second = await a.w.edge_write("PUT", "/items/2", b"x", region=US)
+    answer = await a.webhook(a.webhook_body(US, second.id))
+    assert "folded" not in json.loads(answer.body) and len(a.pending) == 1
+    await a.after_response()
+    assert a.w.origin.applied[second.id] == 1
+
+
+async def test_a_folded_webhook_the_drain_cannot_afford_becomes_a_continuation():
+    a = App(SYNC_SUBREQUEST_BUDGET="20")  # one run of one write, and the held-back publish
+    first = await a.w.edge_write("PUT", "/items/1", b"x", region=US)
+    fetch, later = a.w.fetch, []
+
+    async def origin_then_webhook(request: Request) -> Response:
+        if request.url.startswith("http://origin.test") and not later:
+            later.append(await a.w.edge_write("PUT", "/items/2", b"y", region=US))
+            await a.webhook(a.webhook_body(US, later[0].id))
+        return await fetch(request)
+
+    a.app.fetch = origin_then_webhook
+    before = a.w.standin.topics.published
+    await a.webhook(a.webhook_body(US, first.id))
+    await a.after_response()
+    assert a.w.origin.applied[first.id] == 1 and await a.w.queued_ids(US) == [later[0].id]
+    assert a.w.standin.topics.published - before == 1  # the continuation: the fresh invocation takes it
+    assert a.w.events("replay.continuation_skipped") == []

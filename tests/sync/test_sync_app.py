@@ -311,9 +311,11 @@ async def test_dlq_retry_shares_the_invocations_budget_with_the_drain_it_schedul
     a.app.fetch = lambda request: calls.append(request) or a.w.fetch(request)
     assert (await a.call("POST", f"/_edge/dlq/{write.id}/retry", admin=True)).status == 202
     await a.after_response()
-    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 18: lease and TTL
-    # 2 and the end 2 leave 14, a window of three writes (window_cost(3) = 14).
-    assert len(calls) <= 25 and a.w.origin.applied.total() == 3
+    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 18 less the one
+    # held back for its continuation: lease and TTL 2 and the end 2 leave 13, a window of two
+    # writes (window_cost(2) = 12); then the continuation's publish.
+    assert len(calls) <= 25 and a.w.origin.applied.total() == 2
+    assert len(a.w.events("replay.continuation")) == 1
 
 
 async def test_dlq_retry_waits_for_a_running_sync(a):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +58,7 @@ from .rate_limit import MAX_WAIT_SECONDS, WAIT_UNTIL_SECONDS, MomentoRateLimit, 
 from .replay import (BATCH_SIZE, LEASE_MARGIN_SECONDS, RUN_RESERVE, DrainSummary, drain_region, needs_continuation,
                      window_cost)
 
+
 RUN_COSTS = 2 + RUN_RESERVE
 """A run's own subrequests around its windows: the lease and the queue's TTL at the start
 (``replay._RUN_START``), the release and the length at the end (``replay.RUN_RESERVE``)."""
@@ -66,6 +68,13 @@ CONTINUATION_COST = 1
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
+
+
+def _added(first: DrainSummary, then: DrainSummary) -> DrainSummary:
+    """Two runs of one region as one summary: counts added, the later run's status."""
+    counts = {name: getattr(first, name) + getattr(then, name)
+              for name in ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive", "subrequests")}
+    return replace(then, **counts)
 
 class SyncApp:
     def __init__(
@@ -95,6 +104,10 @@ class SyncApp:
         self.rate_limit = MomentoRateLimit(sync_config.momento_ops_per_second, clock, sleep, log,
                                            max_wait=min(MAX_WAIT_SECONDS, config.momento_timeout / 2))
         self.regions = RegionalClients(config, fetch, self.momento)
+        self._draining: dict[str, int] = {}
+        """Region → drains of it running in this isolate (any trigger's)."""
+        self._wanted: set[str] = set()
+        """Regions a webhook asked for while one of those drains ran (``_drain_one``)."""
         self.router = Router()
         self.router.add("POST", "/webhook", self._webhook)
         self.router.add("GET", "/_edge/health", self._health)
@@ -158,6 +171,12 @@ class SyncApp:
             self.log("webhook.ignored", level="warning", region=event.region, write_id=event.write_id, reason=ignored)
             return json_response(200, {"ok": True, "ignored": ignored})
 
+        if self._draining.get(event.region):
+            # A drain of this region runs in this isolate: it will look again (``_drain_one``).
+            self._wanted.add(event.region)
+            self.log("webhook.folded", region=event.region, write_id=event.write_id,
+                     reason="a drain of the region is running in this isolate; it runs again after")
+            return json_response(200, {"ok": True, "region": event.region, "folded": True})
         self.log("webhook.accepted", region=event.region, write_id=event.write_id)
         background(self._drain_in_background([event.region]))
         return json_response(200, {"ok": True, "region": event.region})
@@ -251,29 +270,54 @@ class SyncApp:
     async def _drain_one(self, name: str, share: SubrequestBudget, throttle: RegionThrottle,
                          keep_dead_letters: bool) -> DrainSummary:
         """One region's drain within its ``share``, then its continuation; the share is
-        closed (its rest given to the regions still draining) whatever happens."""
+        closed (its rest given to the regions still draining) whatever happens.
+
+        While it runs, webhooks for the region that reach this isolate are folded into it
+        (``_webhook``): each would only find the lease taken and leave a mark (three Momento
+        calls for nothing). So after each run this checks, with no await between the check
+        and the end of the drain, whether one came: then it runs again if its share allows,
+        else it hands the rest to a fresh invocation (the continuation, whose publish is
+        held back from the runs so that it is always affordable)."""
+        self._draining[name] = self._draining.get(name, 0) + 1
         try:
             regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
-            summary = await drain_region(
-                region=name,
-                queue=regions.queue(name),
-                regions=regions,
-                origin_url=self.config.origin_url,
-                fetch=self.fetch,
-                now=self.clock,
-                config=self.sync_config,
-                origin_timeout=self.config.origin_timeout,
-                holder_id=f"sync-{int(self.random() * 16**12):012x}",
-                budget=share,
-                log=self.log,
-                random=self.random,
-                keep_dead_letters=keep_dead_letters,
-                on_settled=settled_hook(self.config, self.live, share, self.log),
-            )
-            if needs_continuation(summary):
+            least = RUN_COSTS + window_cost(1, len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
+            summary: DrainSummary | None = None
+            while True:
+                runs = share.holding_back(CONTINUATION_COST)
+                try:
+                    run_regions = budgeted_regions(self.config, self.fetch, runs, self.momento, throttle)
+                    latest = await drain_region(
+                        region=name,
+                        queue=run_regions.queue(name),
+                        regions=run_regions,
+                        origin_url=self.config.origin_url,
+                        fetch=self.fetch,
+                        now=self.clock,
+                        config=self.sync_config,
+                        origin_timeout=self.config.origin_timeout,
+                        holder_id=f"sync-{int(self.random() * 16**12):012x}",
+                        budget=runs,
+                        log=self.log,
+                        random=self.random,
+                        keep_dead_letters=keep_dead_letters,
+                        on_settled=settled_hook(self.config, self.live, runs, self.log),
+                    )
+                finally:
+                    runs.close()
+                summary = latest if summary is None else _added(summary, latest)
+                wanted = name in self._wanted  # no await from here to the end of the drain
+                self._wanted.discard(name)
+                if not wanted or latest.status not in ("drained", "record-pending"):
+                    break
+                if not share.affords(least + CONTINUATION_COST):
+                    break
+                self.log("sync.again", region=name, reason="a webhook came while this drain ran")
+            if needs_continuation(summary) or (wanted and summary.status in ("drained", "record-pending", "budget")):
                 await self._continue(regions, summary, share)
             return summary
         finally:
+            self._draining[name] -= 1
             share.close()
 
     async def _continue(self, regions: RegionalClients, summary: DrainSummary, budget: SubrequestBudget) -> None:

@@ -94,6 +94,13 @@ class SubrequestBudget:
             share._siblings = shares
         return shares
 
+    def holding_back(self, count: int) -> "SubrequestBudget":
+        """One share of all that is left but ``count`` (kept for what must come after it, such
+        as the publish of a continuation); closing it gives its rest back."""
+        share = SubrequestBudget(max(0, self.remaining - count), parent=self)
+        share._siblings = [share]
+        return share
+
     def close(self) -> None:
         """This share's drain is over: its unused subrequests go to the siblings still open
         (equally, the odd ones to the first), which only ever makes their limits larger."""
