@@ -145,7 +145,7 @@ async def test_a_budget_too_small_for_every_region_at_once_drains_them_in_turn()
 
 
 async def test_a_webhook_during_a_drain_in_this_isolate_is_folded_into_it():
-    a = App()
+    a = App(SYNC_WALL_MS="5000")  # short runs: time for another one within waitUntil's 30 s
     first = await a.w.edge_write("PUT", "/items/1", b"x", region=US)
     fetch, later, answers = a.w.fetch, [], []
 
@@ -180,8 +180,12 @@ async def test_a_webhook_after_the_drain_ended_gets_a_drain_of_its_own():
     assert a.w.origin.applied[second.id] == 1
 
 
-async def test_a_folded_webhook_the_drain_cannot_afford_becomes_a_continuation():
-    a = App(SYNC_SUBREQUEST_BUDGET="20")  # one run of one write, and the held-back publish
+@pytest.mark.parametrize("env", [
+    {"SYNC_SUBREQUEST_BUDGET": "20", "SYNC_WALL_MS": "5000"},  # one run of one write, and the held-back publish
+    {"SYNC_WALL_MS": "20000"},  # the default: a second 20 s run would not fit in waitUntil's 30 s
+])
+async def test_a_folded_webhook_the_drain_cannot_afford_becomes_a_continuation(env):
+    a = App(**env)
     first = await a.w.edge_write("PUT", "/items/1", b"x", region=US)
     fetch, later = a.w.fetch, []
 
@@ -197,4 +201,4 @@ async def test_a_folded_webhook_the_drain_cannot_afford_becomes_a_continuation()
     await a.after_response()
     assert a.w.origin.applied[first.id] == 1 and await a.w.queued_ids(US) == [later[0].id]
     assert a.w.standin.topics.published - before == 1  # the continuation: the fresh invocation takes it
-    assert a.w.events("replay.continuation_skipped") == []
+    assert a.w.events("replay.continuation_skipped") == [] and a.w.events("sync.again") == []

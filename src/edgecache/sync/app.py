@@ -275,10 +275,12 @@ class SyncApp:
         While it runs, webhooks for the region that reach this isolate are folded into it
         (``_webhook``): each would only find the lease taken and leave a mark (three Momento
         calls for nothing). So after each run this checks, with no await between the check
-        and the end of the drain, whether one came: then it runs again if its share allows,
-        else it hands the rest to a fresh invocation (the continuation, whose publish is
-        held back from the runs so that it is always affordable)."""
+        and the end of the drain, whether one came: then it runs again if its share and its
+        time allow (``_again_within``), else it hands the rest to a fresh invocation (the
+        continuation, whose publish is held back from the runs so that it is always
+        affordable)."""
         self._draining[name] = self._draining.get(name, 0) + 1
+        started = self.clock()
         try:
             regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
             least = RUN_COSTS + window_cost(1, len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
@@ -310,7 +312,7 @@ class SyncApp:
                 self._wanted.discard(name)
                 if not wanted or latest.status not in ("drained", "record-pending"):
                     break
-                if not share.affords(least + CONTINUATION_COST):
+                if not share.affords(least + CONTINUATION_COST) or self.clock() - started > self._again_within():
                     break
                 self.log("sync.again", region=name, reason="a webhook came while this drain ran")
             if needs_continuation(summary) or (wanted and summary.status in ("drained", "record-pending", "budget")):
@@ -319,6 +321,12 @@ class SyncApp:
         finally:
             self._draining[name] -= 1
             share.close()
+
+    def _again_within(self) -> float:
+        """How long after its start a drain may still begin another run: each run may take
+        SYNC_WALL_MS plus the lease margin, and the invocation's ``waitUntil`` ends 30 s after
+        the response. With the defaults (20 s) that is never: a fresh invocation goes on."""
+        return WAIT_UNTIL_SECONDS - self.sync_config.wall_seconds - LEASE_MARGIN_SECONDS
 
     async def _continue(self, regions: RegionalClients, summary: DrainSummary, budget: SubrequestBudget) -> None:
         """Start a fresh invocation (its own budget) for the rest of ``name``'s queue: one
