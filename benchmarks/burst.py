@@ -81,9 +81,13 @@ class Verification:
     """Resources whose writes the origin applied in another order than they were acknowledged."""
     last_applied_at: float | None = None
 
-    def line(self) -> str:
-        return (f"lost {len(self.lost)}, applied twice {len(self.applied_twice)}, "
-                f"out of order {len(self.out_of_order)} (of {self.acked} acknowledged, {self.applied} applied)")
+    def line(self, queued: int = 0) -> str:
+        """``queued``: writes still in the queues when the run ended; not applied yet is not
+        lost (the count of lost is then what is neither applied nor queued)."""
+        lost = max(0, len(self.lost) - queued)
+        waiting = f", {queued} still queued" if queued else ""
+        return (f"lost {lost}, applied twice {len(self.applied_twice)}, "
+                f"out of order {len(self.out_of_order)} (of {self.acked} acknowledged, {self.applied} applied{waiting})")
 
 
 def verify(acks: list[Ack], applied: list[Applied]) -> Verification:
@@ -264,17 +268,14 @@ def _print_burst(label: str, run: _Run, acks: list[Ack], result: Verification, b
         span = by_region_last.get(region, last_ack) - min(a.asked_at for a in mine)
         total = sum(calls[region].values())
         rows[region] = {"writes": len(mine), "writes_per_s": done / span if span > 0 else 0.0,
-                        "momento_per_write": total / max(done, 1)}
+                        "momento_per_write": total / done if done else float("nan")}
         ops = ", ".join(f"{op.split('.', 1)[1]} {n}" for op, n in calls[region].items())
         print(f"     {region:15} {len(mine):5} writes  {rows[region]['writes_per_s']:6.1f} writes/s end to end "
               f"(target ≥ 50)   Momento {rows[region]['momento_per_write']:.2f} calls/write  [{ops}]")
     origin = origin_calls(run.lines, prefix)
     print(f"     origin calls per write {origin / max(result.applied, 1):.2f}   ({origin} write requests for "
           f"{result.applied} writes applied)")
-    print(f"     checks: {result.line()}", flush=True)
-    if result.lost:
-        print(f"     (not applied yet: {len(result.lost)}; still queued: {run.queued()}: not applied is not lost "
-              f"while it is queued)", flush=True)
+    print(f"     checks: {result.line(run.queued() if result.lost else 0)}", flush=True)
     return {"tail_seconds": tail, "drained": drained, "regions": rows, "verification": result}
 
 

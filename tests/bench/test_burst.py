@@ -32,6 +32,7 @@ def test_lost_twice_and_reordered_writes_are_each_counted():
     assert result.out_of_order == ["/a"]
     assert result.applied == 3
     assert "lost 1, applied twice 1, out of order 1" in result.line()
+    assert result.line(queued=1).startswith("lost 0,") and "1 still queued" in result.line(queued=1)
 
 
 def test_a_write_applied_later_than_its_successor_is_out_of_order_even_if_one_is_missing():
