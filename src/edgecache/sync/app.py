@@ -226,12 +226,13 @@ class SyncApp:
         from the budget before it starts, so a region must not find mid-window that another
         region spent what it planned with. The shares add up to what the invocation has left,
         so together they cannot exceed it, and a region that finishes early hands its unused
-        share to those still running. When the budget cannot give every region a useful share
-        (``_least_share``: one write and the continuation that hands the rest to a fresh
-        invocation; three regions at 15 each on the Free plan's 45 would replay one write
-        apiece and leave no continuation), the regions go in groups that can, in the given
-        order (the sweep rotates it), each group after the previous one has given back its
-        unused share."""
+        share to those still running. Every region's run has fixed costs (its lease, a window's
+        reads and bookkeeping, the keep-alive's reserve), so concurrency only pays once each
+        share affords a full window (``_least_share``): three shares of 15 out of the Free
+        plan's 45 would replay about one write apiece where one region alone replays 13-16.
+        So the regions go in groups whose shares can, in the given order (the sweep rotates
+        it), each group after the previous one has given back its unused share: one region
+        at a time at 45, all three at once at 1000."""
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
         throttle = self._throttle()
         least = self._least_share(keep_dead_letters)
@@ -280,7 +281,7 @@ class SyncApp:
         continuation, whose publish is held back from the runs so that it is always
         affordable)."""
         self._draining[name] = self._draining.get(name, 0) + 1
-        started = self.clock()
+        counted, started = True, self.clock()
         try:
             regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
             least = RUN_COSTS + window_cost(1, len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
@@ -315,11 +316,15 @@ class SyncApp:
                 if not share.affords(least + CONTINUATION_COST) or self.clock() - started > self._again_within():
                     break
                 self.log("sync.again", region=name, reason="a webhook came while this drain ran")
+            # The drain is over: a webhook from now on starts its own (the publish below awaits).
+            self._draining[name] -= 1
+            counted = False
             if needs_continuation(summary) or (wanted and summary.status in ("drained", "record-pending", "budget")):
                 await self._continue(regions, summary, share)
             return summary
         finally:
-            self._draining[name] -= 1
+            if counted:
+                self._draining[name] -= 1
             share.close()
 
     def _again_within(self) -> float:
