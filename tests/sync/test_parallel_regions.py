@@ -72,6 +72,18 @@ async def test_shares_never_add_up_to_more_than_the_parent_whatever_the_order():
     assert budget.used == 0 + 3 + 6 and budget.limit == 45
 
 
+async def test_holding_back_keeps_subrequests_for_what_follows():
+    budget = SubrequestBudget(10)
+    runs = budget.holding_back(1)
+    assert runs.limit == 9
+    await _spend(runs, 9)
+    with pytest.raises(BudgetExhausted):
+        await _spend(runs, 1)
+    runs.close()
+    await _spend(budget, 1)  # the continuation's publish: always affordable
+    assert budget.remaining == 0
+
+
 # -- the app ---------------------------------------------------------------------------------
 
 
