@@ -10,6 +10,9 @@
    what the runtime adds on top of 1-3; then, interleaved in one run in the same runner, the
    edge's hit and write against ``baseline_worker.py`` (one fetch of the same Momento item),
    as ratios of medians (targets: hit <= 1.2x, write <= 2x).
+6. (``--stack``) The burst (``burst.py``): ``--burst`` writes through the local stack with
+   webhooks on, 50 sequential writes to one item, then the burst with the cron only; how
+   long until the origin has them all, and 0 lost / 0 applied twice / order kept.
 
 1-4 run in-process against the Momento stand-in's engine and a small origin, so the figures
 measure our code and the injected latencies, not a network.
@@ -30,6 +33,8 @@ from edgecache.config import load_config, load_sync_config
 from edgecache.edge.app import EdgeApp
 from edgecache.http import Headers, Request, Response
 from edgecache.sync.app import SyncApp
+
+from .burst import bench_burst
 
 TOKEN = "bench-token"
 ORIGIN = "http://origin.bench"
@@ -301,6 +306,8 @@ async def main(args: argparse.Namespace) -> None:
     await bench_sync(args.writes)
     if args.stack:
         bench_stack(args.stack_requests)
+        if args.burst:
+            bench_burst(args.burst, args.burst_budgets.split(","), args.cron_period)
 
 
 if __name__ == "__main__":
@@ -313,4 +320,10 @@ if __name__ == "__main__":
     parser.add_argument("--writes", type=int, default=100, help="writes for the sync benchmark (default 100)")
     parser.add_argument("--stack", action="store_true", help="also run 5: the Workers in Pyodide (starts the stack)")
     parser.add_argument("--stack-requests", type=int, default=100, help="requests per kind for --stack (default 100)")
+    parser.add_argument("--burst", type=int, default=1000,
+                        help="writes in --stack's burst benchmark (default 1000; 0 skips it)")
+    parser.add_argument("--burst-budgets", default="45,1000",
+                        help="SYNC_SUBREQUEST_BUDGET values the burst runs with (default 45,1000: Free and Paid)")
+    parser.add_argument("--cron-period", type=float, default=60.0,
+                        help="seconds between the cron runs the burst's cron-only part fires (default 60, as deployed)")
     asyncio.run(main(parser.parse_args()))

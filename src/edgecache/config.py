@@ -93,6 +93,9 @@ class SyncConfig:
     backoff_base_seconds: float
     backoff_cap_seconds: float
     lease_seconds: int
+    momento_ops_per_second: int = 100
+    """MOMENTO_OPS_PER_SECOND: the pace of the sync Worker's Momento calls, per region
+    (``sync.rate_limit``; Momento's default soft limit is 100, momento.md §5)."""
 
     def __post_init__(self) -> None:
         # A replay run stops starting writes after wall_seconds, but its last write (origin
@@ -188,7 +191,18 @@ def load_sync_config(env: Mapping[str, Any]) -> SyncConfig:
         backoff_base_seconds=_int(env, "BACKOFF_BASE_MS", 2_000, low=10, high=3_600_000) / 1000,
         backoff_cap_seconds=_int(env, "BACKOFF_CAP_MS", 300_000, low=10, high=86_400_000) / 1000,
         lease_seconds=_int(env, "LEASE_SECONDS", 60, low=5, high=3600),
+        momento_ops_per_second=_ops_per_second(env),
     )
+
+
+def _ops_per_second(env: Mapping[str, Any]) -> int:
+    """MOMENTO_OPS_PER_SECOND; 0 or unset means Momento's default of 100 (momento.md §5)."""
+    raw = _optional(env, "MOMENTO_OPS_PER_SECOND")
+    if raw is not None and raw.strip() == "0":
+        return 100
+    return _int(env, "MOMENTO_OPS_PER_SECOND", 100, low=1, high=100_000,
+                why="It is Momento's per-region limit of cache operations per second (your account's, if "
+                    "Momento raised it; 0 or unset: the default 100).")
 
 
 def _parse_regions(env: Mapping[str, Any]) -> dict[str, RegionConfig]:

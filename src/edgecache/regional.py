@@ -7,9 +7,15 @@ outage forever. So every client reports the errors Momento names to one ``Moment
 an auth or missing-cache error is logged once per region as ``momento.misconfigured`` (not
 per request) and shown by ``/_edge/health`` until the isolate is replaced (a fixed secret is
 a new deployment, so a new isolate); outages and limits are not recorded.
+
+A :class:`RegionThrottle` (the sync Worker's ``sync.rate_limit``) may stand between a
+region's client and the network: it paces that region's calls and hears of every error its
+client sees, so that a 429 slows the region down.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from .config import Config
 from .http import Fetch
@@ -18,7 +24,15 @@ from .momento.client import MomentoClient
 from .momento.errors import MomentoError, misconfiguration
 from .queue import WriteQueue
 
-__all__ = ["RegionalClients", "MomentoHealth"]
+__all__ = ["RegionalClients", "MomentoHealth", "RegionThrottle"]
+
+
+class RegionThrottle(Protocol):
+    def wrap(self, region: str, fetch: Fetch) -> Fetch:
+        """``fetch`` for ``region``'s Momento calls, paced."""
+
+    def saw(self, region: str, error: MomentoError) -> None:
+        """An error ``region``'s client got (a 429 slows the region down)."""
 
 _FIXES = {
     "auth": "check MOMENTO_API_KEY: it must be a valid, unexpired key with access to MOMENTO_CACHE",
@@ -45,15 +59,28 @@ class MomentoHealth:
 
 
 class RegionalClients:
-    def __init__(self, config: Config, fetch: Fetch, health: MomentoHealth | None = None) -> None:
+    def __init__(
+        self, config: Config, fetch: Fetch, health: MomentoHealth | None = None, throttle: RegionThrottle | None = None
+    ) -> None:
+        def observer(name: str):
+            if health is None and throttle is None:
+                return None
+
+            def saw(error: MomentoError) -> None:
+                if health is not None:
+                    health.saw(name, error)
+                if throttle is not None:
+                    throttle.saw(name, error)
+            return saw
+
         self._clients = {
             name: MomentoClient(
-                fetch=fetch,
+                fetch=fetch if throttle is None else throttle.wrap(name, fetch),
                 endpoints=region.endpoints,
                 token=config.momento_token,
                 cache=region.cache,
                 timeout=config.momento_timeout,
-                on_error=None if health is None else (lambda error, name=name: health.saw(name, error)),
+                on_error=observer(name),
             )
             for name, region in config.regions.items()
         }

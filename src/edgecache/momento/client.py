@@ -372,6 +372,7 @@ class MomentoClient:
             raise self._observed(error_for_grpc(
                 method, reply.status, self._scrub(reply.message), cache=self._cache,
                 http_status=None if response.ok else response.status,  # 200 is not an error status
+                retry_after=response.headers.get("retry-after"),
             ))
         if reply.payload is None and not streaming:
             raise self._context_error(
@@ -385,7 +386,8 @@ class MomentoClient:
             ) from exc
 
     def _http_error(self, operation: str, response: Response) -> MomentoError:
-        return self._observed(error_for_http(operation, response.status, self._scrub(response.text()), cache=self._cache))
+        return self._observed(error_for_http(operation, response.status, self._scrub(response.text()), cache=self._cache,
+                                             retry_after=response.headers.get("retry-after")))
 
     def _observed(self, error: MomentoError) -> MomentoError:
         if self._on_error is not None:

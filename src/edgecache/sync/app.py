@@ -6,6 +6,7 @@ Bindings and secrets it needs (all parsed by ``config``), and why:
     WEBHOOK_SECRET (+ _PREVIOUS during a rotation)   to tell Momento's webhook POSTs from forgeries
     ADMIN_TOKEN                                      the /_edge/* operator endpoints (off without it)
     SYNC_SUBREQUEST_BUDGET, SYNC_WALL_MS, LEASE_SECONDS, MAX_ATTEMPTS, BACKOFF_*   replay limits
+    MOMENTO_OPS_PER_SECOND                           the pace of its Momento calls per region (``rate_limit``)
 
 Two triggers drain the queues, and neither is enough alone:
 
@@ -21,7 +22,9 @@ Two triggers drain the queues, and neither is enough alone:
 
 One invocation has one subrequest allowance, so everything it drains shares one
 :class:`~edgecache.sync.budget.SubrequestBudget` — a DLQ retry's own Momento calls included, since
-the drain it schedules runs in the same invocation. Exceptions become a Response in one place
+the drain it schedules runs in the same invocation. Several regions drain concurrently, each
+in its own share of that budget (``_drain`` says why shares, and why they cannot add up to
+more than the invocation's limit). Exceptions become a Response in one place
 (:meth:`SyncApp.handle`); log lines carry regions, write ids, statuses and reasons, never
 secrets or bodies.
 
@@ -31,7 +34,9 @@ queue's views and operations (and the cron's keep-alive).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,17 +46,35 @@ from ..config import Config, ConfigError, SyncConfig
 from ..http import Background, Clock, Fetch, FetchError, Request, Response
 from ..logs import Log
 from ..momento.errors import MomentoError
-from ..regional import MomentoHealth, RegionalClients
+from ..regional import MomentoHealth, RegionalClients, RegionThrottle
 from ..responses import Answer, error_response, json_response
 from ..live import LiveHub
 from ..router import Router
 from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
-from .replay import LEASE_MARGIN_SECONDS, DrainSummary, drain_region, needs_continuation
+from .dead_letters import KEEPALIVE_RESERVE
+from .rate_limit import MAX_WAIT_SECONDS, WAIT_UNTIL_SECONDS, MomentoRateLimit, Sleep
+from .replay import (BATCH_SIZE, LEASE_MARGIN_SECONDS, RUN_RESERVE, DrainSummary, drain_region, needs_continuation,
+                     window_cost)
+
+
+RUN_COSTS = 2 + RUN_RESERVE
+"""A run's own subrequests around its windows: the lease and the queue's TTL at the start
+(``replay._RUN_START``), the release and the length at the end (``replay.RUN_RESERVE``)."""
+
+CONTINUATION_COST = 1
+"""The publish that hands a region's rest to a fresh invocation (``_continue``)."""
 from .webhook import WebhookRejected, verify_webhook
 
 __all__ = ["SyncApp"]
+
+
+def _added(first: DrainSummary, then: DrainSummary) -> DrainSummary:
+    """Two runs of one region as one summary: counts added, the later run's status."""
+    counts = {name: getattr(first, name) + getattr(then, name)
+              for name in ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive", "subrequests")}
+    return replace(then, **counts)
 
 class SyncApp:
     def __init__(
@@ -63,9 +86,11 @@ class SyncApp:
         random: Callable[[], float],
         log: Log,
         live: LiveHub | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """``live`` reaches the channels' Durable Objects for the settled-write events
         (``sync.live_events``); None without the ``LIVE`` binding (then none are sent).
+        ``sleep`` is how the rate limit waits (``sync.rate_limit``; tests move a fake clock).
 
         Raises ``ConfigError`` for a lease too short to replay anything: replay cuts each run
         to LEASE_SECONDS - ORIGIN_TIMEOUT_MS - its margin (the last write must settle within
@@ -90,7 +115,14 @@ class SyncApp:
         self.log = log
         # Admin views are not budgeted (one Get per listed write, bounded by the listing).
         self.momento = MomentoHealth(log)
+        # Lives as long as the isolate: invocations in it share each region's pace.
+        self.rate_limit = MomentoRateLimit(sync_config.momento_ops_per_second, clock, sleep, log,
+                                           max_wait=min(MAX_WAIT_SECONDS, config.momento_timeout / 2))
         self.regions = RegionalClients(config, fetch, self.momento)
+        self._draining: dict[str, int] = {}
+        """Region → drains of it running in this isolate (any trigger's)."""
+        self._wanted: set[str] = set()
+        """Regions a webhook asked for while one of those drains ran (``_drain_one``)."""
         self.router = Router()
         self.router.add("POST", "/webhook", self._webhook)
         self.router.add("GET", "/_edge/health", self._health)
@@ -118,11 +150,11 @@ class SyncApp:
             return error_response(500, "internal error")
 
     async def sweep(self) -> list[DrainSummary]:
-        """The cron trigger: every region, one after the other, within one budget.
+        """The cron trigger: every region, concurrently, within one budget (``_drain``).
 
-        Sequential on purpose: the budget check before each write is only sound if no other
-        drain spends from the same budget meanwhile. The starting region rotates with the
-        minute so that a region with a deep backlog cannot starve the others every time.
+        The region order rotates with the minute: when the budget is too small for all of
+        them at once, the first ones go first, and a region with a deep backlog must not
+        starve the others every time.
         """
         names = list(self.config.regions)
         start = int(self.clock() // 60) % len(names)
@@ -154,6 +186,12 @@ class SyncApp:
             self.log("webhook.ignored", level="warning", region=event.region, write_id=event.write_id, reason=ignored)
             return json_response(200, {"ok": True, "ignored": ignored})
 
+        if self._draining.get(event.region):
+            # A drain of this region runs in this isolate: it will look again (``_drain_one``).
+            self._wanted.add(event.region)
+            self.log("webhook.folded", region=event.region, write_id=event.write_id,
+                     reason="a drain of the region is running in this isolate; it runs again after")
+            return json_response(200, {"ok": True, "region": event.region, "folded": True})
         self.log("webhook.accepted", region=event.region, write_id=event.write_id)
         background(self._drain_in_background([event.region]))
         return json_response(200, {"ok": True, "region": event.region})
@@ -178,7 +216,7 @@ class SyncApp:
     async def _dlq_retry(self, request: Request, query: dict, background: Background, id: str) -> Response:
         # The drain this schedules runs in the same invocation: one budget for both.
         budget = SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
+        regions = budgeted_regions(self.config, self.fetch, budget, self.momento, self._throttle())
         region, queued = await dead_letters.retry(regions, self._regions_from(query), id, now=self.clock(),
                                                   lease_seconds=self.sync_config.lease_seconds, log=self.log)
         background(self._drain_in_background([region], budget))
@@ -193,32 +231,123 @@ class SyncApp:
     async def _drain(
         self, names: list[str], budget: SubrequestBudget | None = None, *, keep_dead_letters: bool = False
     ) -> list[DrainSummary]:
+        """Drain ``names`` concurrently, each region in its own share of ``budget`` (the
+        invocation's, by default) and under its own lease. Regions are independent: each has
+        its own queue and lease, and a resource's writes all sit in one region's queue, so
+        draining them at once changes no order. A failure in one region ends that region's
+        drain only (its summary says ``error``).
+
+        Shares (``SubrequestBudget.split``) rather than one shared budget: a window is sized
+        from the budget before it starts, so a region must not find mid-window that another
+        region spent what it planned with. The shares add up to what the invocation has left,
+        so together they cannot exceed it, and a region that finishes early hands its unused
+        share to those still running. Every region's run has fixed costs (its lease, a window's
+        reads and bookkeeping, the keep-alive's reserve), so concurrency only pays once each
+        share affords a full window (``_least_share``): three shares of 15 out of the Free
+        plan's 45 would replay about one write apiece where one region alone replays 13-16.
+        So the regions go in groups whose shares can, in the given order (the sweep rotates
+        it), each group after the previous one has given back its unused share: one region
+        at a time at 45, all three at once at 1000."""
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
-        regions = budgeted_regions(self.config, self.fetch, budget, self.momento)
-        summaries = []
-        for name in names:
-            summaries.append(
-                summary := await drain_region(
-                    region=name,
-                    queue=regions.queue(name),
-                    regions=regions,
-                    origin_url=self.config.origin_url,
-                    fetch=self.fetch,
-                    now=self.clock,
-                    config=self.sync_config,
-                    origin_timeout=self.config.origin_timeout,
-                    holder_id=f"sync-{int(self.random() * 16**12):012x}",
-                    budget=budget,
-                    log=self.log,
-                    random=self.random,
-                    keep_dead_letters=keep_dead_letters,
-                    on_settled=settled_hook(self.config, self.live, budget, self.log),
-                    routes=self.config.routes,
-                )
-            )
-            if needs_continuation(summary):
-                await self._continue(regions, summary, budget)
+        throttle = self._throttle()
+        least = self._least_share(keep_dead_letters)
+        summaries: list[DrainSummary] = []
+        pending = list(names)
+        while pending:
+            size = max(1, min(len(pending), budget.remaining // least))
+            group, pending = pending[:size], pending[size:]
+            shares = budget.split(len(group))
+            done = await asyncio.gather(*(self._drain_one(name, share, throttle, keep_dead_letters)
+                                          for name, share in zip(group, shares)), return_exceptions=True)
+            for name, result in zip(group, done):
+                if isinstance(result, BaseException):
+                    if not isinstance(result, Exception):
+                        raise result  # the isolate is going away (CancelledError and the like)
+                    self.log("sync.region_failed", level="error", region=name, reason=f"{type(result).__name__}: {result}")
+                    result = DrainSummary(region=name, status="error", message=f"{type(result).__name__}: {result}")
+                summaries.append(result)
         return summaries
+
+    def _least_share(self, keep_dead_letters: bool) -> int:
+        """The smallest share worth giving a region of its own: a run with one full window
+        (BATCH_SIZE writes; with the keep-alive's reserve on cron runs) plus the publish of
+        its continuation."""
+        regions = len(self.config.regions)
+        return (RUN_COSTS + window_cost(BATCH_SIZE, regions) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
+                + CONTINUATION_COST)
+
+    def _throttle(self) -> RegionThrottle:
+        """This invocation's pace (``rate_limit``): no Momento call waits for its slot past the
+        run's wall time plus the lease margin, nor past ``waitUntil``'s 30 s (less the longest
+        wait, so the call itself still fits)."""
+        limit = min(self.sync_config.wall_seconds + LEASE_MARGIN_SECONDS, WAIT_UNTIL_SECONDS - self.rate_limit.max_wait)
+        return self.rate_limit.until(self.clock() + limit)
+
+    async def _drain_one(self, name: str, share: SubrequestBudget, throttle: RegionThrottle,
+                         keep_dead_letters: bool) -> DrainSummary:
+        """One region's drain within its ``share``, then its continuation; the share is
+        closed (its rest given to the regions still draining) whatever happens.
+
+        While it runs, webhooks for the region that reach this isolate are folded into it
+        (``_webhook``): each would only find the lease taken and leave a mark (three Momento
+        calls for nothing). So after each run this checks, with no await between the check
+        and the end of the drain, whether one came: then it runs again if its share and its
+        time allow (``_again_within``), else it hands the rest to a fresh invocation (the
+        continuation, whose publish is held back from the runs so that it is always
+        affordable)."""
+        self._draining[name] = self._draining.get(name, 0) + 1
+        counted, started = True, self.clock()
+        try:
+            regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
+            least = RUN_COSTS + window_cost(1, len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
+            summary: DrainSummary | None = None
+            while True:
+                runs = share.holding_back(CONTINUATION_COST)
+                try:
+                    run_regions = budgeted_regions(self.config, self.fetch, runs, self.momento, throttle)
+                    latest = await drain_region(
+                        region=name,
+                        queue=run_regions.queue(name),
+                        regions=run_regions,
+                        origin_url=self.config.origin_url,
+                        fetch=self.fetch,
+                        now=self.clock,
+                        config=self.sync_config,
+                        origin_timeout=self.config.origin_timeout,
+                        holder_id=f"sync-{int(self.random() * 16**12):012x}",
+                        budget=runs,
+                        log=self.log,
+                        random=self.random,
+                        keep_dead_letters=keep_dead_letters,
+                        on_settled=settled_hook(self.config, self.live, runs, self.log),
+                        routes=self.config.routes,
+                    )
+                finally:
+                    runs.close()
+                summary = latest if summary is None else _added(summary, latest)
+                wanted = name in self._wanted  # no await from here to the end of the drain
+                self._wanted.discard(name)
+                if not wanted or latest.status not in ("drained", "record-pending"):
+                    break
+                if not share.affords(least + CONTINUATION_COST) or self.clock() - started > self._again_within():
+                    break
+                self.log("sync.again", region=name, reason="a webhook came while this drain ran")
+            # The drain is over: a webhook from now on starts its own (the publish below awaits).
+            self._draining[name] -= 1
+            counted = False
+            if needs_continuation(summary) or (wanted and summary.status in ("drained", "record-pending", "budget")):
+                await self._continue(regions, summary, share)
+            return summary
+        finally:
+            if counted:
+                self._draining[name] -= 1
+            share.close()
+
+    def _again_within(self) -> float:
+        """How long after its start a drain may still begin another run: each run may take
+        SYNC_WALL_MS plus the lease margin, and the invocation's ``waitUntil`` ends 30 s after
+        the response. With the defaults (20 s) that is never: a fresh invocation goes on."""
+        return WAIT_UNTIL_SECONDS - self.sync_config.wall_seconds - LEASE_MARGIN_SECONDS
 
     async def _continue(self, regions: RegionalClients, summary: DrainSummary, budget: SubrequestBudget) -> None:
         """Start a fresh invocation (its own budget) for the rest of ``name``'s queue: one
