@@ -230,8 +230,8 @@ async def test_when_the_write_cannot_be_queued_it_goes_to_the_origin_synchronous
 
 
 async def test_a_body_too_big_to_share_one_batch_stores_entry_and_record_as_two_sets():
-    world = EdgeWorld(MAX_BODY_BYTES="3000000")
-    body = '{"blob":"' + "x" * 2_600_000 + '"}'  # entry + record (base64) > one SetBatch's 5 MB
+    world = EdgeWorld()
+    body = '{"blob":"' + "x" * 200_000 + '"}'  # entry + record (base64) > queue.SHARED_BATCH_BYTES
     response = await world.request("PUT", "/api/items/7", body, headers={"content-type": "application/json"},
                                    run_background=False)
     assert response.status == 202

@@ -15,8 +15,8 @@ per invocation), asserted by ``tests/edge``:
     read, stale-while-reval. 1   Get                   (+ origin and SetIf in waitUntil)
     write (PUT/DELETE)       2   concurrently: entry + record in one SetBatch, queue SortedSetPut
                                  (+1 topic publish after the 202, in waitUntil); a body over
-                                 ~1.9 MB: 3, the entry and the record as two Sets (one
-                                 batch stays under Momento's 5 MB item size, ``queue``)
+                                 ~190 KB: 3, the entry and the record as two REST Sets
+                                 (``queue.SHARED_BATCH_BYTES``: gRPC-web copies big values)
     write (PATCH)            3   Get of the cached representation, then the same 2 (+1 publish)
     write that cannot queue  4   the 2, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
