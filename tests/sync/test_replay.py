@@ -17,6 +17,7 @@ from edgecache.momento import messages as m
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
 from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
+                                   needs_continuation,
                                    retry_after_seconds, window_cost, write_cost)
 from edgecache.writes import RecordFormatError, WriteRecord, WriteState
 
@@ -173,6 +174,30 @@ async def test_a_trigger_that_finds_the_lease_held_twice_leaves_the_mark_for_the
     assert summary.status == "busy"
     assert await w.queue().take_more_work() is True  # what the holder reads after releasing
     assert await w.queue().take_more_work() is False  # and taking it clears it
+
+
+async def test_a_trigger_after_the_wall_time_is_handed_on_not_run_past_it():
+    # The rounds a "more work" mark adds share the first run's SYNC_WALL_MS: the write queued
+    # while a slow origin used up the time is continued by a fresh invocation ("budget"), not
+    # replayed by a second round 8 s into a 5 s wall (rounds would add up past waitUntil).
+    w = World(SYNC_WALL_MS="5000", LEASE_SECONDS="60")
+    await w.edge_write("PUT", "/items/1", b"a")
+    later = []
+
+    async def slow_origin(request):
+        if request.url.startswith(ORIGIN) and not later:
+            w.clock.advance(8)  # past the wall, within the lease (lease_ttl: 20 s here)
+            later.append(await w.edge_write("PUT", "/items/2", b"b"))
+            await w.drain(holder="webhook-of-2")  # finds the lease held: leaves the mark
+        return await w.fetch(request)
+
+    summary = await w.drain(holder="cron", fetch=slow_origin)
+
+    assert (summary.status, summary.synced, summary.remaining) == ("budget", 1, 1)
+    assert needs_continuation(summary)  # the caller publishes the continuation
+    assert w.origin.applied[later[0].id] == 0 and await w.queued_ids() == [later[0].id]
+    assert await w.drain(holder="continuation")  # the fresh invocation replays it
+    assert w.origin.applied[later[0].id] == 1
 
 
 # -- leases that fit -----------------------------------------------------------------------

@@ -67,7 +67,9 @@ of a batched run, and the property test):
   a run that finds its lease taken stops at once and leaves the new holder's lease alone.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
-  plus a Delete when set) and runs again (``drain_region``).
+  plus a Delete when set) and runs again (``drain_region``). The rounds share the first run's
+  wall time: a mark found after it goes to a fresh invocation (status ``"budget"``), so one call's
+  rounds never add up past ``waitUntil``'s 30 s.
 * **Coalescing and bulk** (``sync.coalesce``, ``sync.bulk``; routes' ``coalesce`` and
   ``bulk_url``) keep all of the above; the window is the batch. Its sendable records are
   planned into units (``coalesce.plan``: per resource, in order; one write each, or on a
@@ -282,8 +284,11 @@ async def drain_region(
     still under the lease (see the module docstring). ``routes`` (``Config.routes``) say which
     writes coalesce or go in bulk (``_send_batch``); without them each write goes alone.
     """
+    deadline: float | None = None  # the first run's stop_at: later rounds share it
+
     def fresh_run() -> _Run:
         return _Run(
+            deadline=deadline,
             region=region,
             queue=queue,
             regions=regions,
@@ -302,9 +307,19 @@ async def drain_region(
 
     started_used = budget.used
     least = _min_run_cost(len(regions.names))
-    summaries = [await fresh_run().run(holder_id)]
+    first = fresh_run()
+    summaries = [await first.run(holder_id)]
+    deadline = first.stop_at or None  # 0.0: it never took the lease
     for _ in range(MAX_ROUNDS - 1):
         last = summaries[-1]
+        if deadline is not None and now() >= deadline and last.status in ("drained", "record-pending"):
+            # Out of this call's time (SYNC_WALL_MS): another round would run past it, and
+            # rounds must not add up beyond waitUntil's 30 s. Writes left (or a trigger's
+            # mark, which stays for its next reader) go to a fresh invocation: "budget" is
+            # what makes the caller continue (``needs_continuation``).
+            if last.remaining:
+                summaries[-1] = replace(last, status="budget", message="out of time; the rest continues")
+            break
         try:
             if last.status == "busy":
                 if len(summaries) > 1 and summaries[-2].status == "busy":
@@ -450,6 +465,9 @@ class _Run:
     lease_until: float = 0.0
     """When the lease key expires unless renewed (``_keep_lease``)."""
     lease_lost: bool = False
+    deadline: float | None = None
+    """When set (a later round of one ``drain_region`` call), the run stops by then at the
+    latest: the call's rounds share the first run's time."""
 
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
@@ -471,6 +489,8 @@ class _Run:
         self.holder_id = holder_id
         self.lease_until = self.now() + self._lease_ttl()
         self.stop_at = self.now() + self._wall_seconds()
+        if self.deadline is not None:
+            self.stop_at = min(self.stop_at, self.deadline)
         try:
             await self.queue.refresh_ttl()
             status = await self._drain()
