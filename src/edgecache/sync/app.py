@@ -53,15 +53,8 @@ from ..router import Router
 from . import dead_letters
 from .budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from .live_events import settled_hook
-from .dead_letters import KEEPALIVE_RESERVE
 from .rate_limit import MAX_WAIT_SECONDS, WAIT_UNTIL_SECONDS, MomentoRateLimit, Sleep
-from .replay import (BATCH_SIZE, LEASE_MARGIN_SECONDS, RUN_RESERVE, DrainSummary, drain_region, needs_continuation,
-                     window_cost)
-
-
-RUN_COSTS = 2 + RUN_RESERVE
-"""A run's own subrequests around its windows: the lease and the queue's TTL at the start
-(``replay._RUN_START``), the release and the length at the end (``replay.RUN_RESERVE``)."""
+from .replay import BATCH_SIZE, LEASE_MARGIN_SECONDS, DrainSummary, drain_region, needs_continuation, run_cost
 
 CONTINUATION_COST = 1
 """The publish that hands a region's rest to a fresh invocation (``_continue``)."""
@@ -272,9 +265,7 @@ class SyncApp:
         """The smallest share worth giving a region of its own: a run with one full window
         (BATCH_SIZE writes; with the keep-alive's reserve on cron runs) plus the publish of
         its continuation."""
-        regions = len(self.config.regions)
-        return (RUN_COSTS + window_cost(BATCH_SIZE, regions) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
-                + CONTINUATION_COST)
+        return run_cost(len(self.config.regions), BATCH_SIZE, keep_dead_letters=keep_dead_letters) + CONTINUATION_COST
 
     def _throttle(self) -> RegionThrottle:
         """This invocation's pace (``rate_limit``): no Momento call waits for its slot past the
@@ -299,7 +290,7 @@ class SyncApp:
         counted, started = True, self.clock()
         try:
             regions = budgeted_regions(self.config, self.fetch, share, self.momento, throttle)
-            least = RUN_COSTS + window_cost(1, len(self.config.regions)) + (KEEPALIVE_RESERVE if keep_dead_letters else 0)
+            least = run_cost(len(self.config.regions), keep_dead_letters=keep_dead_letters)
             summary: DrainSummary | None = None
             while True:
                 runs = share.holding_back(CONTINUATION_COST)

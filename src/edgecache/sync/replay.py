@@ -140,6 +140,7 @@ __all__ = [
     "needs_continuation",
     "backoff_seconds",
     "write_cost",
+    "run_cost",
     "window_cost",
     "RUN_RESERVE",
     "BATCH_SIZE",
@@ -225,9 +226,12 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
     return 2 + record_batches + 3 + (region_count - 1) + 1 + lookups + write_cost(region_count) * writes
 
 
-def _min_run_cost(region_count: int) -> int:
-    """A run's fixed costs and one window of one write: less than that does nothing useful."""
-    return _RUN_START + window_cost(1, region_count) + RUN_RESERVE
+def run_cost(region_count: int, writes: int = 1, *, keep_dead_letters: bool = False) -> int:
+    """What a run needs to replay ``writes`` in one window: its fixed costs (``_RUN_START``,
+    ``RUN_RESERVE``), the window, and the keep-alive's reserve on runs that keep dead letters
+    alive. With one write, the least that does anything useful."""
+    reserve = KEEPALIVE_RESERVE if keep_dead_letters else 0
+    return _RUN_START + window_cost(writes, region_count) + RUN_RESERVE + reserve
 
 
 @dataclass(frozen=True)
@@ -306,7 +310,7 @@ async def drain_region(
         )
 
     started_used = budget.used
-    least = _min_run_cost(len(regions.names))
+    least = run_cost(len(regions.names))
     first = fresh_run()
     summaries = [await first.run(holder_id)]
     deadline = first.stop_at or None  # 0.0: it never took the lease
@@ -472,7 +476,7 @@ class _Run:
     async def run(self, holder_id: str) -> DrainSummary:
         started_used = self.budget.used
         status, message = "drained", None
-        if not self.budget.affords(_min_run_cost(len(self.regions.names)) + self.keepalive_reserve):
+        if not self.budget.affords(run_cost(len(self.regions.names)) + self.keepalive_reserve):
             return self._summary("budget", "not enough subrequests left for one write", started_used, remaining=None)
         try:
             acquired = await self.queue.acquire_lease(holder_id, self._lease_ttl())
