@@ -38,7 +38,6 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from edgecache.sync.budget import SubrequestBudget
-from edgecache.writes import WriteState
 
 from .support import REGIONS, CrashError, World, assert_each_write_applied_once_in_order
 
