@@ -168,14 +168,13 @@ class _Run:
 
     def queued(self) -> int:
         """Writes still in the queues (the operator's view, read after the measurement)."""
-        report = _json(self.stack.urls["sync"], "/_edge/queue", {"authorization": f"Bearer {self.stack.config.admin_token}"})
-        return sum(region.get("depth", 0) for region in report["regions"])
+        return sum(region.get("depth", 0) for region in self.stack.queue_regions())
 
     def state(self) -> dict:
         return _json(self.stack.urls["momento"], "/_admin/state", {"authorization": self.stack.config.momento_api_key})
 
     def applied(self) -> list[Applied]:
-        writes = _json(self.stack.urls["origin"], "/_origin/log")["writes"]
+        writes = self.stack.origin_writes()
         return [Applied(w["idempotency_key"], w["path"], w["at"], w["seq"]) for w in writes if w.get("idempotency_key")]
 
     def burst(self, prefix: str, count: int, *, progress: bool = True) -> list[Ack]:

@@ -250,6 +250,12 @@ class Stack:
     def clear_origin_faults(self) -> dict:
         return self._admin_request("DELETE", f"{self.urls['origin']}/_origin/faults", None, {})
 
+    def queue_regions(self) -> list[dict]:
+        """The sync Worker's queue report (``GET /_edge/queue``, admin token): one row per region,
+        with ``depth`` or, when Momento could not say, ``error``."""
+        return self._admin_request("GET", f"{self.urls['sync']}/_edge/queue", None,
+                                   {"authorization": f"Bearer {self.config.admin_token}"})["regions"]
+
     def origin_writes(self) -> list[dict]:
         """Every write the origin applied, in order (method, path, idempotency_key, status, at)."""
         return self._admin_request("GET", f"{self.urls['origin']}/_origin/log", None, {})["writes"]

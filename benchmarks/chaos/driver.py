@@ -154,14 +154,13 @@ def _wait_all_up(stack: Stack, supervisor: Supervisor, timeout: float) -> None:
 
 
 def _queued(stack: Stack) -> int | None:
-    admin = {"authorization": f"Bearer {stack.config.admin_token}"}
     try:
-        status, report = _call("GET", stack.urls["sync"] + "/_edge/queue", None, admin)
-    except (OSError, ValueError, http.client.HTTPException):
+        regions = stack.queue_regions()
+    except (StackError, OSError, ValueError, http.client.HTTPException):
         return None
-    if status != 200 or any("error" in r for r in report["regions"]):
+    if any("error" in r for r in regions):
         return None
-    return sum(r["depth"] for r in report["regions"])
+    return sum(r["depth"] for r in regions)
 
 
 def _drain(stack: Stack, supervisor: Supervisor, timeout: float, report: Report) -> int | None:
