@@ -64,19 +64,19 @@ class LiveChannel(DurableObject):
     and each socket's attachment (``serializeAttachment``) records its channel.
     """
 
-    def _sql(self):
-        sql = self.ctx.storage.sql
-        sql.exec("CREATE TABLE IF NOT EXISTS live_state (name TEXT PRIMARY KEY, state TEXT NOT NULL)")
-        return sql
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        # Once per instance (the runtime builds a new one after hibernation), not per event.
+        self.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS live_state (name TEXT PRIMARY KEY, state TEXT NOT NULL)")
 
     def _load(self, name: str) -> Channel:
-        rows = self._sql().exec("SELECT state FROM live_state WHERE name = ?", name).toArray()
+        rows = self.ctx.storage.sql.exec("SELECT state FROM live_state WHERE name = ?", name).toArray()
         state = json.loads(rows[0].state) if len(rows) else None
         return Channel.from_state(name, state)
 
     def _store(self, channel: Channel) -> None:
-        self._sql().exec("INSERT OR REPLACE INTO live_state (name, state) VALUES (?, ?)",
-                         channel.name, json.dumps(channel.to_state()))
+        self.ctx.storage.sql.exec("INSERT OR REPLACE INTO live_state (name, state) VALUES (?, ?)",
+                                  channel.name, json.dumps(channel.to_state()))
 
     async def fetch(self, request):
         name = request.headers.get("X-Live-Channel") or ""
