@@ -96,6 +96,10 @@ class SyncConfig:
     momento_ops_per_second: int = 100
     """MOMENTO_OPS_PER_SECOND: the pace of the sync Worker's Momento calls, per region
     (``sync.rate_limit``; Momento's default soft limit is 100, momento.md §5)."""
+    order_wait_seconds: float = 2.0
+    """ORDER_WAIT_MS: how long after its receive stamp a write waits before it is replayed,
+    with more than one region, so that every older write of any region is queued by then
+    (``sync.ordering``): at least the edges' largest clock difference plus MOMENTO_TIMEOUT_MS."""
 
     def __post_init__(self) -> None:
         # A replay run stops starting writes after wall_seconds, but its last write (origin
@@ -107,6 +111,16 @@ class SyncConfig:
                 "SYNC_WALL_MS",
                 f"({self.wall_seconds:g}s) is more than half of LEASE_SECONDS ({self.lease_seconds}s).",
                 "lower SYNC_WALL_MS or raise LEASE_SECONDS so the lease outlives a whole sync run",
+            )
+        # A run sleeps until its window's writes are closed (``sync.ordering``); a wait near
+        # the run's whole time would leave it none to replay them.
+        if self.order_wait_seconds * 2 > self.wall_seconds:
+            raise ConfigError(
+                "ORDER_WAIT_MS",
+                f"({self.order_wait_seconds * 1000:g} ms) is more than half of SYNC_WALL_MS ({self.wall_seconds * 1000:g} ms): "
+                "a sync run would spend its time waiting for writes to close instead of replaying them.",
+                "lower ORDER_WAIT_MS (it needs the edges' largest clock difference plus MOMENTO_TIMEOUT_MS) "
+                "or raise SYNC_WALL_MS",
             )
 
 
@@ -192,6 +206,7 @@ def load_sync_config(env: Mapping[str, Any]) -> SyncConfig:
         backoff_cap_seconds=_int(env, "BACKOFF_CAP_MS", 300_000, low=10, high=86_400_000) / 1000,
         lease_seconds=_int(env, "LEASE_SECONDS", 60, low=5, high=3600),
         momento_ops_per_second=_ops_per_second(env),
+        order_wait_seconds=_int(env, "ORDER_WAIT_MS", 2_000, low=0, high=60_000) / 1000,
     )
 
 

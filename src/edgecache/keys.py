@@ -11,6 +11,10 @@ Every region has its own cache, holding:
     lease:sync             the sync lease (SetIf absent + TTL, see ``replay``)
     lease:sync:more        "more work": left by a trigger that found the lease held; the
                            holder reads it after releasing (see ``replay``)
+    applied:<sha256>       the id of the newest write of a resource the origin has received
+                           from edgecache, written to every region after a sync (``sync.ordering``)
+    wake:<region>          left in this region by ``<region>``'s sync, which waits for an older
+                           write queued here: this region's sync wakes it after its next run
 
 Entry keys are hashed so that long URLs and header values cannot hit key-size limits, and so
 that a per-user key never holds the credential itself (only a hash of it).
@@ -33,6 +37,9 @@ __all__ = [
     "normalise_url",
     "entry_key",
     "write_key",
+    "resource_tag",
+    "applied_key",
+    "wake_key",
 ]
 
 QUEUE_KEY = "queue"
@@ -97,3 +104,19 @@ def entry_key(url: str, headers: Headers, key_headers: tuple[str, ...], credenti
 
 def write_key(write_id: str) -> str:
     return "write:" + write_id
+
+
+def resource_tag(resource: str) -> str:
+    """8 hex digits naming a resource inside its write ids (``writes.new_write_id``), so that
+    another region's sync can tell from a queue's ids alone whether they touch a resource.
+    Two resources may share a tag (1 in 4 billion): then one waits for the other's older
+    writes for nothing, never the other way round."""
+    return hashlib.sha256(resource.encode()).hexdigest()[:8]
+
+
+def applied_key(resource: str) -> str:
+    return "applied:" + hashlib.sha256(resource.encode()).hexdigest()
+
+
+def wake_key(region: str) -> str:
+    return "wake:" + region

@@ -5,6 +5,8 @@
     write:<id> the record (``writes.WriteRecord``)
     lease:sync who is replaying (or requeueing into) this region now (SetIf absent + TTL)
     lease:sync:more  a trigger found the lease held: the holder runs again after releasing
+    applied:<hash>   the newest write of a resource the origin has (``sync.ordering``)
+    wake:<region>    that region's sync waits for a write queued here (``leave_wake``)
 
 Batches (the replayer's window, see ``replay``): ``load_many`` reads a window's records in
 one GetBatch and ``save_many`` writes them back in one SetBatch (more only for records near
@@ -35,7 +37,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from .keys import DLQ_KEY, MORE_WORK_KEY, QUEUE_KEY, SYNC_LEASE_KEY, write_key
+from .keys import DLQ_KEY, MORE_WORK_KEY, QUEUE_KEY, SYNC_LEASE_KEY, applied_key, wake_key, write_key
 from .momento.client import MomentoClient
 from .writes import MOMENTO_ITEM_BYTES, RecordFormatError, WriteRecord
 
@@ -278,6 +280,44 @@ class WriteQueue:
             return False
         await self.client.delete(MORE_WORK_KEY)
         return True
+
+    # -- across regions (``sync.ordering``) -----------------------------------------------
+
+    async def queued_up_to(self, max_score_ms: float, count: int) -> list[str]:
+        """Queued ids scored ``max_score_ms`` or less, oldest first, at most ``count``. One
+        SortedSetFetch: how another region's sync sees which older writes wait here."""
+        items = await self.client.sorted_set_fetch_by_score(QUEUE_KEY, max_score=max_score_ms, count=count)
+        return [value.decode() for value, _ in items]
+
+    async def applied(self, resources: list[str]) -> dict[str, str | None]:
+        """Each resource's ``applied:`` marker here: the id of the newest write of it the
+        origin has from edgecache (None: none known). One GetBatch."""
+        raws = await self.client.get_batch([applied_key(resource) for resource in resources])
+        return {resource: None if raw is None else raw.decode(errors="replace")
+                for resource, raw in zip(resources, raws)}
+
+    async def record_applied(self, newest: dict[str, str]) -> None:
+        """Store resource → newest synced write id as ``applied:`` markers here (one SetBatch).
+        They live as long as a queued write can: an older write than that no longer exists."""
+        if newest:
+            await self.client.set_batch([(applied_key(resource), write_id.encode(), self.ttl_seconds)
+                                         for resource, write_id in sorted(newest.items())])
+
+    async def leave_wake(self, waiting_region: str, seconds: int) -> None:
+        """Ask this region's sync to wake ``waiting_region``'s after its next run (one Set):
+        a write there waits for an older one queued here."""
+        await self.client.set(wake_key(waiting_region), b"1", seconds)
+
+    async def wakes_left(self, regions: list[str]) -> list[str]:
+        """Of ``regions``, those whose sync left a wake mark here. One GetBatch."""
+        raws = await self.client.get_batch([wake_key(region) for region in regions])
+        return [region for region, raw in zip(regions, raws) if raw is not None]
+
+    async def clear_wake(self, region: str) -> None:
+        """Take ``region``'s wake mark away, before waking it (one Delete). A mark left after
+        ``wakes_left`` read stays for the next run; its writer reads this queue again after
+        leaving it (``replay``), so it never waits for a write that is already gone."""
+        await self.client.delete(wake_key(region))
 
     # -- observation ---------------------------------------------------------------------
 

@@ -51,7 +51,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable
 
+from .hlc import Stamp
 from .http import Headers, Request, Response
+from .keys import resource_tag
 
 __all__ = [
     "WriteState",
@@ -59,6 +61,8 @@ __all__ = [
     "IllegalTransition",
     "RecordFormatError",
     "new_write_id",
+    "write_id_stamp",
+    "write_id_tag",
     "REPRESENTATION_HEADERS",
     "MOMENTO_ITEM_BYTES",
     "MAX_BODY_BYTES",
@@ -73,6 +77,7 @@ __all__ = [
     "is_coalescable",
     "bind",
     "supersede",
+    "outdated",
     "may_have_applied",
     "fail_with",
 ]
@@ -131,13 +136,38 @@ class RecordFormatError(ValueError):
     the record's content (it holds the write's body and headers)."""
 
 
-def new_write_id(now: float, random_hex: str) -> str:
-    """A write id that sorts by time: 12 hex digits of milliseconds, then randomness.
+def new_write_id(received: Stamp | float, random_hex: str, resource: str = "") -> str:
+    """A write id that sorts by receive time: ``<stamp>-<resource tag>-<random>``.
 
-    ``random_hex`` comes from the caller (``secrets.token_hex`` inside a handler): the
+    ``received`` is the write's hybrid-clock stamp (``hlc``; a float of seconds is taken as
+    that millisecond, counter 0). Its 16 hex digits come first, so ids sort as text in
+    stamp order: in a region's queue (equal scores are ordered by value), and across regions
+    (``sync.ordering``: the newest write of a resource wins). ``keys.resource_tag`` names
+    the resource, so another region's sync can tell from queued ids alone whether they touch
+    it. ``random_hex`` comes from the caller (``secrets.token_hex`` inside a handler): the
     Workers runtime forbids entropy at import time, and tests pass fixed values.
+
+    Ids minted before stamps existed are 12 hex digits of milliseconds and the random part:
+    they still sort by time against these (same first 12 digits), and ``write_id_stamp``
+    reads None from them (no tag: "may touch any resource").
     """
-    return f"{int(now * 1000):012x}{random_hex}"
+    stamp = received if isinstance(received, Stamp) else Stamp(int(received * 1000))
+    return f"{stamp.encode()}-{resource_tag(resource)}-{random_hex}"
+
+
+def write_id_stamp(write_id: str) -> Stamp | None:
+    """The receive stamp a write id starts with; None for an id of the older form."""
+    if len(write_id) < 26 or write_id[16] != "-" or write_id[25] != "-":
+        return None
+    try:
+        return Stamp.decode(write_id)
+    except ValueError:
+        return None
+
+
+def write_id_tag(write_id: str) -> str | None:
+    """The resource tag inside a write id (``keys.resource_tag``); None for the older form."""
+    return write_id[17:25] if write_id_stamp(write_id) is not None else None
 
 
 @dataclass(frozen=True)
@@ -386,6 +416,17 @@ def supersede(older: WriteRecord, synced: WriteRecord, now: float) -> WriteRecor
         raise ValueError(f"write {older.id} can only be superseded by a newer synced write to its resource")
     return older.to(WriteState.SYNCED, finished_at=now, superseded_by=synced.id, last_error=None, origin_status=None,
                     coalesced_into=None)
+
+
+def outdated(older: WriteRecord, applied_id: str, now: float) -> WriteRecord:
+    """``older`` (QUEUED, about to be replayed) older than ``applied_id``, the newest write of
+    its resource the origin already has from edgecache, perhaps from another region
+    (``sync.ordering``): SYNCED ``superseded_by`` it, never sent, since applying it now would
+    put an older state over a newer one."""
+    if applied_id <= older.id:
+        raise ValueError(f"write {older.id} can only be outdated by a newer write")
+    return older.to(WriteState.REPLAYING).to(WriteState.SYNCED, finished_at=now, superseded_by=applied_id,
+                                             last_error=None, origin_status=None, coalesced_into=None)
 
 
 def may_have_applied(failed: WriteRecord) -> bool:

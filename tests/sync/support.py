@@ -21,6 +21,7 @@ import pytest
 from devstack.momento.engine import MomentoStandIn
 from edgecache.config import load_config, load_sync_config
 from edgecache.entries import CachedEntry
+from edgecache.hlc import HybridClock
 from edgecache.http import FetchError, FetchTimeout, Headers, Request, Response
 from edgecache.keys import entry_key, normalise_url
 from edgecache.regional import RegionalClients
@@ -229,6 +230,9 @@ def env(**overrides: str | None) -> dict[str, str]:
         "MAX_ATTEMPTS": "4",
         "BACKOFF_BASE_MS": "2000",
         "BACKOFF_CAP_MS": "60000",
+        # No wait for writes to close (``sync.ordering``) unless a test is about it: the
+        # edges here share one clock, and other tests count time to the second.
+        "ORDER_WAIT_MS": "0",
     }
     return shared_env(base, **overrides)
 
@@ -244,7 +248,11 @@ class World(LogRecorder):
         self.logs: list[dict] = []
         self.raw = RegionalClients(self.config, self.fetch)  # unbudgeted: for test set-up and checks
         self._seq = 0
-        self._last_score = 0.0
+        self.skew: dict[str, float] = dict.fromkeys(REGIONS, 0.0)
+        """Seconds each region's edge clock is ahead of true time (``edge_write``'s stamps)."""
+        self.hlcs = {region: HybridClock() for region in REGIONS}
+        self.woken: list[str] = []
+        """Regions a drain woke (``drain_region``'s ``wake``), in order."""
 
     async def fetch(self, request: Request) -> Response:
         await asyncio.sleep(0)  # a real fetch suspends; concurrent runs must interleave
@@ -297,17 +305,29 @@ class World(LogRecorder):
             random=random,
             keep_dead_letters=keep_dead_letters,
             routes=self.config.routes,
+            sleep=self.sleep,
+            wake=self.wake,
         )
+
+    async def sleep(self, seconds: float) -> None:
+        """The drain's wait for its writes to close: fake time moves, nothing else waits."""
+        self.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    async def wake(self, region: str) -> None:
+        self.woken.append(region)
 
     async def edge_write(
         self, method: str, path: str, body: bytes = b"", region: str = REGIONS[0], *, dirty_entry: bool = True,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> WriteRecord:
         """Queue a write exactly as the edge does: record first, then its id in the queue
-        (score = receive time in ms, strictly increasing), and the dirty entry readers see."""
+        (score = its receive stamp's ms, by the region's clock with its ``skew``), and the
+        dirty entry readers see."""
         self._seq += 1
         now = self.clock()
-        write_id = new_write_id(now, f"{self._seq:08x}")
+        stamp = self.hlcs[region].tick(now + self.skew[region])
+        write_id = new_write_id(stamp, f"{self._seq:08x}", normalise_url(path))
         key = entry_key(ORIGIN + path, Headers(), ())
         record = WriteRecord(
             id=write_id,
@@ -323,8 +343,7 @@ class World(LogRecorder):
         )
         queue = self.queue(region)
         await queue.save(record)
-        self._last_score = max(self._last_score + 1, now * 1000)
-        await queue.add(write_id, self._last_score)
+        await queue.add(write_id, stamp.ms)
         if dirty_entry:
             entry = CachedEntry(200 if method == "PUT" else 404, Headers({"content-type": "application/json"}),
                                 body, now, ENTRY_TTL, dirty_write=write_id)

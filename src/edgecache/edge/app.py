@@ -76,6 +76,7 @@ from ..regional import MomentoHealth, RegionalClients
 from ..responses import Answer, error_response, json_response
 from ..router import Router
 from ..routes import Route, match_route
+from ..hlc import HybridClock
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
 from . import write_body
 from .colo_cache import ColoCache
@@ -151,7 +152,7 @@ class EdgeApp:
         self.log = log
         self.momento = MomentoHealth(log)
         self.regions = RegionalClients(config, fetch, self.momento)
-        self._last_score_ms = 0
+        self.hlc = HybridClock()  # this isolate's write stamps (``hlc``)
         self._inflight: dict[tuple, asyncio.Future] = {}  # request coalescing (``_coalesced``)
         self.router = Router()
         self.router.add("GET", "/_edge/health", self._health)
@@ -518,12 +519,15 @@ class EdgeApp:
         else:  # DELETE
             status, headers, body = 404, Headers({"content-type": "application/json"}), _TOMBSTONE_BODY
 
-        write_id = new_write_id(now, self.random_hex())
+        split = urlsplit(request.url)
+        # The receive stamp: every region's sync orders this resource's writes by it (the
+        # newest wins at the origin, ``sync.ordering``), and it is the queue score.
+        stamp = self.hlc.tick(now)
+        write_id = new_write_id(stamp, self.random_hex(), split.path)
         # The dirty entry must outlive the queued write, or a reader could see the old
         # representation again while the write still waits: give it the queue's TTL. The
         # replayer sets it back to the route's TTL once the origin has the write.
         entry = CachedEntry(status, headers, body, now, self.config.queue_ttl_seconds, dirty_write=write_id)
-        split = urlsplit(request.url)
         record = WriteRecord(
             id=write_id,
             method=request.method,
@@ -540,7 +544,7 @@ class EdgeApp:
         message = json.dumps({"region": region, "write_id": write_id}, separators=(",", ":"))
         results = await asyncio.gather(
             queue.save_with_entry(record, key, entry.encode(), entry.ttl),
-            queue.add(write_id, self._next_score_ms(now)),
+            queue.add(write_id, stamp.ms),
             self._colo_purge(route, key),
             return_exceptions=True,
         )
@@ -613,13 +617,6 @@ class EdgeApp:
         and those the route names (credentials only when it names them)."""
         wanted = set(REPRESENTATION_HEADERS) | set(route.replay_headers)
         return tuple((k, v) for k, v in request.headers if k in wanted)
-
-    def _next_score_ms(self, now: float) -> int:
-        """Queue score: milliseconds, strictly increasing within this isolate, so two writes
-        in the same millisecond keep their arrival order (across isolates, equal scores are
-        ordered by the time-prefixed write id)."""
-        self._last_score_ms = max(int(now * 1000), self._last_score_ms + 1)
-        return self._last_score_ms
 
     async def _write_through_to_origin(self, request: Request, record: WriteRecord, client, queue,
                                        background: Background) -> Response:

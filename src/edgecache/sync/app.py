@@ -109,6 +109,7 @@ class SyncApp:
         # Admin views are not budgeted (one Get per listed write, bounded by the listing).
         self.momento = MomentoHealth(log)
         # Lives as long as the isolate: invocations in it share each region's pace.
+        self.sleep = sleep
         self.rate_limit = MomentoRateLimit(sync_config.momento_ops_per_second, clock, sleep, log,
                                            max_wait=min(MAX_WAIT_SECONDS, config.momento_timeout / 2))
         self.regions = RegionalClients(config, fetch, self.momento)
@@ -312,6 +313,8 @@ class SyncApp:
                         keep_dead_letters=keep_dead_letters,
                         on_settled=settled_hook(self.config, self.live, runs, self.log),
                         routes=self.config.routes,
+                        sleep=self.sleep,
+                        wake=self._waker(run_regions),
                     )
                 finally:
                     runs.close()
@@ -355,6 +358,15 @@ class SyncApp:
             self.log("replay.continuation_failed", level="warning", region=name, reason=str(exc))
             return
         self.log("replay.continuation", region=name, remaining=summary.remaining)
+
+    def _waker(self, regions: RegionalClients):
+        """``drain_region``'s ``wake``: a drain of another region, started as a continuation is
+        (one publish on the queue topic in that region, whose webhook drains it): its sync waited
+        for a write this drain may have taken off its queue (``sync.ordering``)."""
+        async def wake(name: str) -> None:
+            message = json.dumps({"region": name, "wake": True}, separators=(",", ":"))
+            await regions.client(name).publish(self.config.queue_topic, message)
+        return wake
 
     async def _drain_in_background(self, names: list[str], budget: SubrequestBudget | None = None) -> None:
         """A drain after the response: nobody awaits it, so its failure must reach the log."""

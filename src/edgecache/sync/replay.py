@@ -127,10 +127,11 @@ from ..regional import RegionalClients
 from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
 from ..writes import (RecordFormatError, Settlement, WriteRecord, WriteState, backoff_seconds,  # noqa: F401
-                      bind, origin_request, retry_after_seconds, settle)
-from . import bulk
+                      bind, origin_request, outdated, retry_after_seconds, settle, write_id_stamp)
+from . import bulk, ordering
 from .budget import BudgetExhausted, SubrequestBudget
 from .coalesce import Aftermath, Unit, aftermath, plan, resolve
+from .rate_limit import Sleep
 # The keep-alive's constants are re-exported: they were defined here before.
 from .dead_letters import KEEPALIVE_BATCH, KEEPALIVE_RESERVE, keep_alive, keep_alive_after  # noqa: F401
 
@@ -200,10 +201,19 @@ class _LeaseLost(Exception):
 
 
 def write_cost(region_count: int) -> int:
-    """What one more write adds to a window, at most: its origin request and the SetIf that
-    cleans its own entry (a resumed record: that SetIf only; an unreadable one: its UpdateTtl).
+    """What one more write adds to a window, at most: its origin request, the SetIf that
+    cleans its own entry (a resumed record: that SetIf only; an unreadable one: its UpdateTtl),
+    and in each other region the SetIf that marks that region's copy invalidated.
     Everything else in a window is paid once for all its writes (``window_cost``)."""
-    return 2
+    return 2 + (region_count - 1)
+
+
+def order_cost(region_count: int) -> int:
+    """A window's calls for the order across regions (``sync.ordering``), at most: the
+    ``applied:`` markers read here (GetBatch) and written in every region after the sync
+    (SetBatch each); and per other region its queue read (SortedSetFetch), a wake mark
+    (Set) and the queue read again (only when a write waits for that region)."""
+    return 1 + region_count + 3 * (region_count - 1)
 
 
 def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups: int = 0) -> int:
@@ -212,26 +222,40 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
         SortedSetFetch 1, GetBatch 1, SetBatch ``record_batches`` (1 unless records
         near 5 MB; ``_fitting`` multiplies by the rounds a resource's writes need, plus
         2 when the window coalesces), DLQ SortedSetPut 1, own entries GetBatch 1,
-        INVALIDATED SetBatch in each other region (n - 1), SortedSetRemove 1, one lease
-        renewal 1, ``lookups`` (the GetBatch of bound writes' newer writes the window did
-        not read: 0 or 1)                                  n + 5 + record_batches + lookups
-        per write (``write_cost``)                                   2 x writes
+        other regions' entries GetBatch (n - 1), SortedSetRemove 1, one lease renewal 1,
+        ``lookups`` (the GetBatch of bound writes' newer writes the window did not read:
+        0 or 1), the order across regions ``order_cost``
+                                          n + 5 + record_batches + lookups + order_cost(n)
+        per write (``write_cost``)                                   (n + 1) x writes
 
     (``_fitting`` counts the per-write part exactly once the records are read: a SetIf per
-    distinct entry, the origin requests of ``_origin_plan``.)
+    distinct entry and region, the origin requests of ``_origin_plan``.)
 
-    A run adds ``_RUN_START`` and ``RUN_RESERVE``; so one write alone costs 2 + 9 + 2 + 2 =
-    15 with three regions, and the default budget of 45 replays (45 - 4 - 9) / 2 = 16.
+    A run adds ``_RUN_START`` and ``RUN_RESERVE`` (and ``WAKE_RESERVE`` with more than one
+    region); so one write alone costs 2 + 9 + 11 + 4 + 5 = 31 with three regions, and the
+    default budget of 45 replays (45 - 9 - 20) / 4 = 4 in one window.
     """
-    return 2 + record_batches + 3 + (region_count - 1) + 1 + lookups + write_cost(region_count) * writes
+    return (2 + record_batches + 3 + (region_count - 1) + 1 + lookups + order_cost(region_count)
+            + write_cost(region_count) * writes)
 
 
 def run_cost(region_count: int, writes: int = 1, *, keep_dead_letters: bool = False) -> int:
     """What a run needs to replay ``writes`` in one window: its fixed costs (``_RUN_START``,
-    ``RUN_RESERVE``), the window, and the keep-alive's reserve on runs that keep dead letters
-    alive. With one write, the least that does anything useful."""
+    ``RUN_RESERVE``, ``WAKE_RESERVE`` with more than one region), the window, and the
+    keep-alive's reserve on runs that keep dead letters alive. With one write, the least that
+    does anything useful."""
     reserve = KEEPALIVE_RESERVE if keep_dead_letters else 0
-    return _RUN_START + window_cost(writes, region_count) + RUN_RESERVE + reserve
+    return _RUN_START + window_cost(writes, region_count) + RUN_RESERVE + _wake_reserve(region_count) + reserve
+
+
+WAKE_RESERVE = 3
+"""Kept back by a drain for its end, with more than one region: the GetBatch of the wake
+marks other regions' syncs left here, and for one of them its Delete and the publish that
+wakes it (``drain_region``; more marks are served if the budget has more left)."""
+
+
+def _wake_reserve(region_count: int) -> int:
+    return WAKE_RESERVE if region_count > 1 else 0
 
 
 @dataclass(frozen=True)
@@ -279,6 +303,8 @@ async def drain_region(
     keep_dead_letters: bool = False,
     on_settled=None,
     routes: tuple[Route, ...] = (),
+    sleep: Sleep = asyncio.sleep,
+    wake: Callable[[str], Awaitable[None]] | None = None,
 ) -> DrainSummary:
     """Replay ``region``'s queued writes until drained, out of budget or out of time.
 
@@ -287,6 +313,9 @@ async def drain_region(
     With ``keep_dead_letters`` (the cron sweep) the run then keeps due dead letters alive,
     still under the lease (see the module docstring). ``routes`` (``Config.routes``) say which
     writes coalesce or go in bulk (``_send_batch``); without them each write goes alone.
+    ``sleep`` waits for a window's writes to close (``sync.ordering``); ``wake(region)``
+    starts a drain of ``region`` (a topic publish in the Worker), for the regions whose sync
+    left a wake mark here because it waits for a write of this queue (``_wake_waiting``).
     """
     deadline: float | None = None  # the first run's stop_at: later rounds share it
 
@@ -307,6 +336,7 @@ async def drain_region(
             keepalive_reserve=KEEPALIVE_RESERVE if keep_dead_letters else 0,
             on_settled=on_settled,
             routes=routes,
+            sleep=sleep,
         )
 
     started_used = budget.used
@@ -346,7 +376,32 @@ async def drain_region(
             log("replay.more_work_failed", level="warning", region=region, reason=str(exc))
             break
         summaries.append(await fresh_run().run(holder_id))
-    return _merged(summaries, budget.used - started_used)
+    merged = _merged(summaries, budget.used - started_used)
+    if wake is not None and len(regions.names) > 1 and merged.synced + merged.dead_lettered + merged.lost:
+        await _wake_waiting(region, queue, regions.names, wake, budget, log)
+        merged = replace(merged, subrequests=budget.used - started_used)
+    return merged
+
+
+async def _wake_waiting(region: str, queue: WriteQueue, names: tuple[str, ...], wake, budget: SubrequestBudget,
+                        log: Log) -> None:
+    """After runs that took writes off this queue: wake the syncs of the regions that left a
+    wake mark here (``WriteQueue.clear_wake``), since what they waited for may be gone now.
+    From ``WAKE_RESERVE``: the GetBatch, then per mark its Delete and ``wake`` while the
+    budget lasts. Best effort: a mark not served stays (its TTL is a lease's), and the cron
+    sweep visits every region anyway."""
+    others = [name for name in names if name != region]
+    try:
+        if not budget.affords(1):
+            return
+        for waiting in await queue.wakes_left(others):
+            if not budget.affords(2):
+                break
+            await queue.clear_wake(waiting)
+            await wake(waiting)
+            log("replay.woke", region=region, woke=waiting, reason="it waited for a write of this region")
+    except (MomentoError, FetchError, BudgetExhausted) as exc:
+        log("replay.wake_failed", level="warning", region=region, reason=str(exc))
 
 
 def needs_continuation(summary: DrainSummary) -> bool:
@@ -374,6 +429,23 @@ def _merged(summaries: list[DrainSummary], subrequests: int) -> DrainSummary:
     counts = {name: sum(getattr(summary, name) for summary in summaries)
               for name in ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive")}
     return replace(last, subrequests=subrequests, **counts)
+
+
+def _replaceable(raw: bytes) -> bool:
+    """Whether another region's copy may become ``INVALIDATED``: anything but a marker
+    already and an entry holding a write still queued there (``dirty_write``)."""
+    if raw == INVALIDATED:
+        return False
+    try:
+        return CachedEntry.decode(raw).dirty_write is None
+    except EntryFormatError:
+        return True  # a vary marker or foreign bytes: a miss for readers either way
+
+
+def _stamp_ms(record: WriteRecord) -> int:
+    """A record's receive stamp in milliseconds (ids of the older form: its receive time)."""
+    stamp = write_id_stamp(record.id)
+    return stamp.ms if stamp is not None else int(record.received_at * 1000)
 
 
 def _chains(records: list[WriteRecord]) -> dict[str, list[WriteRecord]]:
@@ -430,6 +502,8 @@ class _Window:
     started_used: int = 0
     stopped: str | None = None
     """Why the run must end after this window: "budget" or "record-pending"."""
+    applied: dict[str, str | None] = field(default_factory=dict)
+    """The ``applied:`` markers read here before sending (``_order``): resource → id."""
 
     def records(self, state: WriteState) -> list[WriteRecord]:
         """Settled, coalesced and resumed records now in ``state``, in queue order of settling."""
@@ -455,6 +529,8 @@ class _Run:
     """Live events of a settled write (``sync.live_events``), given the subrequests the run can spare."""
     routes: tuple[Route, ...] = ()
     """Which writes coalesce (``coalesce``) or go in bulk (``bulk_url``); none: each goes alone."""
+    sleep: Sleep = asyncio.sleep
+    """How a window waits for its writes to close (``sync.ordering``; tests move a fake clock)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("synced", "retried", "dead_lettered", "lost", "blocked", "kept_alive"), 0))
@@ -531,7 +607,7 @@ class _Run:
 
     def _allowance(self) -> int:
         """Subrequests the next window may spend: all but the run's end and the keep-alive's reserve."""
-        return self.budget.remaining - RUN_RESERVE - self.keepalive_reserve
+        return self.budget.remaining - RUN_RESERVE - _wake_reserve(len(self.regions.names)) - self.keepalive_reserve
 
     def _affordable_writes(self) -> int:
         """How many ids the next window reads: as many as the budget could replay, at
@@ -555,6 +631,101 @@ class _Run:
             self.lease_lost = True
             raise _LeaseLost("the sync lease expired and another run took it; stopped to keep the order")
         self.lease_until = self.now() + ttl
+
+    # -- the order across regions (``sync.ordering``) ---------------------------------------
+
+    async def _order(self, window: _Window) -> None:
+        """Take out of ``window.sendable`` what may not go now (``ordering.decide``): writes
+        older than what the origin already has (SYNCED ``superseded_by``, saved with the
+        window's settlements) and writes that wait for older ones queued elsewhere (kept
+        queued, their resource blocked for the rest of the run). Calls: the markers' GetBatch
+        and one SortedSetFetch per other region, concurrently; per region waited for, a wake
+        mark and the same fetch again (``order_cost``). First, with other regions, it sleeps
+        until the window's writes are closed (``ordering.closes_at``)."""
+        others = [name for name in self.regions.names if name != self.region]
+        if others:
+            await self._until_closed(window)
+        records = window.sendable
+        if not records:
+            return
+        resources = sorted({record.resource for record in records})
+        top_ms = max(_stamp_ms(record) for record in records)
+        window.applied, *scanned = await asyncio.gather(self.queue.applied(resources),
+                                                        *(self._scan(other, top_ms) for other in others))
+        elsewhere = dict(zip(others, scanned))
+        verdicts = ordering.decide(records, window.applied, elsewhere)
+        waited_for = sorted({v.region for v in verdicts.values() if v.action == "wait" and v.region in elsewhere
+                             and elsewhere[v.region] is not None})
+        if waited_for:
+            # Ask those regions' syncs to wake ours after they run, then look again: should
+            # the older write have gone in between, it is gone from this second read, and
+            # no wake-up is lost (``WriteQueue.clear_wake``).
+            await asyncio.gather(*(self._best_effort(f"wake mark in {other}",
+                                                     self.regions.queue(other).leave_wake(self.region, self.config.lease_seconds))
+                                   for other in waited_for))
+            again = await asyncio.gather(*(self._scan(other, top_ms) for other in waited_for))
+            elsewhere.update(zip(waited_for, again))
+            verdicts = ordering.decide(records, window.applied, elsewhere)
+        held = set()
+        for record in records:
+            verdict = verdicts[record.id]
+            if verdict.action == "superseded":
+                done = outdated(record, verdict.by, self.now())
+                window.coalesced.append(done)
+                window.unsaved.append(done)
+                held.add(record.id)
+            elif verdict.action == "wait":
+                self.blocked_resources.add(record.resource)
+                self.counts["blocked"] += 1
+                self._keep(record)
+                held.add(record.id)
+                self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
+                         reason=verdict.reason, waits_for=verdict.by, waits_in=verdict.region)
+        window.sendable = [r for r in records if r.id not in held]
+        window.in_order = [r for r in window.in_order if r.id not in held]
+
+    async def _until_closed(self, window: _Window) -> None:
+        """Sleep until every sendable write of the window is closed, if that is within the
+        run's time; writes that close later wait for the next run (its trigger: the
+        continuation of this one, "budget")."""
+        wait = self.config.order_wait_seconds
+        closes = max(ordering.closes_at(record, wait) for record in window.sendable)
+        if closes > self.now() and closes <= self.stop_at:
+            await self.sleep(closes - self.now())
+        late = [r for r in window.sendable if ordering.closes_at(r, wait) > self.now()]
+        for record in late:
+            self.blocked_resources.add(record.resource)
+            self._keep(record)
+            window.stopped = window.stopped or "budget"
+        if late:
+            gone = {r.id for r in late} | {r.id for r in window.sendable if r.resource in self.blocked_resources}
+            window.sendable = [r for r in window.sendable if r.id not in gone]
+            window.in_order = [r for r in window.in_order if r.id not in gone]
+
+    async def _scan(self, other: str, top_ms: int) -> ordering.Queued | None:
+        """What ``other``'s queue holds up to ``top_ms`` (None when it cannot be read)."""
+        try:
+            ids = await self.regions.queue(other).queued_up_to(top_ms, ordering.SCAN_COUNT)
+        except (MomentoError, FetchError) as exc:
+            self.log("replay.order_unknown", level="warning", region=self.region, other=other, reason=str(exc))
+            return None
+        return ordering.Queued(other, tuple(ids), complete=len(ids) < ordering.SCAN_COUNT)
+
+    async def _record_applied(self, synced: list[WriteRecord], window: _Window) -> None:
+        """Store each synced resource's newest write id as its ``applied:`` marker in every
+        region (one SetBatch each, concurrently), before the writes leave the queue: until
+        then other regions' syncs see them queued and wait, so no older write of another
+        region overtakes them in between. Not best effort: a failure ends the run with the
+        writes still queued, and the next run stores the markers again (a resumed record)."""
+        newest: dict[str, str] = {}
+        for record in synced:
+            candidates = [record.id, newest.get(record.resource) or "", window.applied.get(record.resource) or ""]
+            if record.superseded_by and record.superseded_by == window.applied.get(record.resource):
+                candidates.remove(record.id)  # outdated: the marker already holds what is newer
+            newest[record.resource] = max(candidates)
+        newest = {resource: write_id for resource, write_id in newest.items() if write_id}
+        if newest:
+            await asyncio.gather(*(self.regions.queue(name).record_applied(newest) for name in self.regions.names))
 
     async def _drain(self) -> str:
         while True:
@@ -588,6 +759,8 @@ class _Run:
                 break
             self.seen.add(write_id)
 
+        if window.sendable:
+            await self._order(window)
         await self._send_batch(window.sendable, window)
         done = {s.record.id for s in window.settled} | {r.id for r in window.coalesced}
         for record in window.waiting:
@@ -615,6 +788,7 @@ class _Run:
                                           + [(write_id, self.now()) for write_id in window.unreadable])
         synced = window.records(WriteState.SYNCED)
         await self._refresh_entries(synced, failed)
+        await self._record_applied(synced, window)
         await self.queue.remove([r.id for r in synced + failed] + window.unreadable + window.dropped)
         self._report(window)
         if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
@@ -1058,29 +1232,38 @@ class _Run:
         # Compare-and-set against the bytes just read: should the edge write a newer dirty
         # entry in between, it is left alone (a plain Set/Delete would lose that user's
         # read-your-write, or shorten its life below its queued write's).
-        if record.state is WriteState.SYNCED and entry is not None:
+        if record.state is WriteState.SYNCED and entry is not None and record.superseded_by is None:
             # No longer dirty: the route's TTL again, and Cache-Status stops saying so.
             clean = replace(entry, dirty_write=None, ttl=record.entry_ttl, stored_at=self.now())
             await own.set_if_equal(record.entry_key, clean.encode(), raw, record.entry_ttl)
         else:
-            # Refused (or unreadable): readers must see the origin's truth. Momento has no
-            # conditional delete; a 1 s TTL under the same condition is the same thing.
+            # Refused, superseded (the origin has a newer write, perhaps from another region)
+            # or unreadable: readers must see the origin's truth. Momento has no conditional
+            # delete; a 1 s TTL under the same condition is the same thing.
             await own.set_if_equal(record.entry_key, raw, raw, 1)
 
     async def _invalidate_other_regions(self, synced: list[WriteRecord]) -> None:
-        """After a sync, every other region's copy of the entry is older than the origin: one
-        SetBatch per other region, concurrently, each best effort, of ``INVALIDATED`` markers
-        for the window's synced keys (deduplicated). Readers take a marker as a miss. (The one
-        place that decides how other regions learn of a synced write.)"""
+        """After a sync, every other region's clean copy of the entry is older than the origin:
+        per other region, concurrently, one GetBatch of the window's synced keys, then one
+        SetIf equal per copy to replace with ``INVALIDATED`` (readers take it as a miss). A
+        *dirty* copy is left alone: it holds a write of that region still queued, which its
+        user must go on reading until that write syncs (its own region's sync then cleans or
+        invalidates it). The compare-and-set leaves alone a dirty copy written in between too.
+        Best effort: a stale copy lives for its TTL at worst. (The one place that decides how
+        other regions learn of a synced write.)"""
         keys = sorted({record.entry_key for record in synced})
         ids = ",".join(record.id for record in synced)
         await asyncio.gather(*(
-            self._best_effort(f"entries in {other}",
-                              self.regions.client(other).set_batch([(key, INVALIDATED, INVALIDATED_TTL) for key in keys]),
-                              write_ids=ids)
+            self._best_effort(f"entries in {other}", self._invalidate_in(other, keys), write_ids=ids)
             for other in self.regions.names
             if other != self.region
         ))
+
+    async def _invalidate_in(self, other: str, keys: list[str]) -> None:
+        client = self.regions.client(other)
+        raws = await client.get_batch(keys)
+        await asyncio.gather(*(client.set_if_equal(key, INVALIDATED, raw, INVALIDATED_TTL)
+                               for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)))
 
     def _keep(self, record: WriteRecord) -> None:
         self.kept += 1
