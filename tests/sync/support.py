@@ -38,7 +38,7 @@ ORIGIN = "http://origin.test"
 REGIONS = ("us-east-1", "eu-central-1")
 CACHE = "edgecache"
 ENTRY_TTL = 60
-DIRTY_TTL = 3600  # what the edge gives a dirty entry: long enough to outlive its sync
+DIRTY_TTL = 86400  # what the edge gives a dirty entry: QUEUE_TTL_SECONDS, so it outlives its write
 
 
 class CrashError(BaseException):

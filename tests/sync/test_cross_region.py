@@ -1,0 +1,99 @@
+"""Two regions writing one resource (issue 14): a user's own pending write never disappears
+from their region, older writes of other regions go first, and the newest stamp wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgecache.entries import INVALIDATED, CachedEntry
+from edgecache.http import Headers
+from edgecache.writes import WriteState
+
+from .support import REGIONS, World
+
+US, EU = REGIONS
+
+
+@pytest.fixture
+def w() -> World:
+    return World()
+
+
+async def record_of(w: World, write_id: str, region: str):
+    return await w.queue(region).load(write_id)
+
+
+async def test_another_regions_sync_leaves_a_pending_write_alone_and_invalidates_a_clean_copy(w):
+    mine = await w.edge_write("PUT", "/items/1", b'{"n":1}', region=EU)  # pending in EU
+    w.origin.fail("503", write_id=mine.id)  # ... and it stays pending
+    w.clock.advance(1)
+    theirs = await w.edge_write("PUT", "/items/1", b'{"n":2}', region=US)
+    clean = CachedEntry(200, Headers({"content-type": "application/json"}), b'{"n":0}', w.clock(), 60)
+    other = await w.edge_write("PUT", "/items/2", b"x", region=US, dirty_entry=False)
+    await w.raw.client(EU).set(other.entry_key, clean.encode(), 60)  # a clean copy in EU
+
+    await w.drain(EU)  # mine: 503, retried later
+    await w.drain(US)  # theirs waits for mine (older, queued in EU); other syncs
+    assert (await record_of(w, theirs.id, US)).state is WriteState.QUEUED
+    assert await w.raw.client(EU).get(other.entry_key) == INVALIDATED  # clean copy: a miss now
+    assert (await w.entry(mine, EU)).dirty_write == mine.id  # EU still reads its own pending write
+
+    w.clock.advance(120)
+    await w.drain(EU)
+    await w.drain(US)
+    assert [key for resource, key in w.origin.applied_order if resource == "/items/1"] == [mine.id, theirs.id]
+    assert (await w.entry(theirs, US)).dirty_write is None  # synced: clean again in its own region
+
+
+async def test_alternating_writes_from_two_regions_reach_the_origin_in_stamp_order(w):
+    writes = []
+    for n in range(10):
+        writes.append(await w.edge_write("PUT", "/items/1", f'{{"n":{n}}}'.encode(), region=(US, EU)[n % 2]))
+        w.clock.advance(0.01)
+    for _ in range(10):  # each region in turn, the one holding newer writes first
+        await w.drain(EU)
+        await w.drain(US)
+    assert [key for resource, key in w.origin.applied_order if resource == "/items/1"] == [x.id for x in writes]
+    assert w.origin.state["/items/1"] == (writes[-1].id, b'{"n":9}')
+
+
+async def test_a_write_waiting_for_another_region_is_woken_by_that_regions_sync(w):
+    older = await w.edge_write("PUT", "/items/1", b"1", region=EU)
+    newer = await w.edge_write("PUT", "/items/1", b"2", region=US)
+    summary = await w.drain(US)
+    assert (summary.synced, summary.blocked) == (0, 1)
+    [line] = [x for x in w.events("replay.blocked") if x["write_id"] == newer.id]
+    assert (line["waits_for"], line["waits_in"]) == (older.id, EU)
+
+    await w.drain(EU)
+    assert w.woken == [US]  # EU's sync wakes US's: what it waited for is gone
+    assert (await w.drain(US)).synced == 1
+    assert w.origin.state["/items/1"] == (newer.id, b"2")
+
+
+async def test_a_late_write_older_than_what_the_origin_has_is_superseded_not_applied(w):
+    """Clocks further apart than ORDER_WAIT_MS: US's edge runs 30 s behind, so its write is
+    "older" than one EU received earlier and has synced. The origin keeps the newest stamp.
+    (A clock *ahead* only delays its own writes: they close by their stamp.)"""
+    w.skew[US] = -30.0
+    ahead = await w.edge_write("PUT", "/items/1", b"eu", region=EU)
+    await w.drain(EU)
+    w.clock.advance(1)
+    late = await w.edge_write("PUT", "/items/1", b"us", region=US)
+    assert late.id < ahead.id
+    summary = await w.drain(US)
+    record = await record_of(w, late.id, US)
+    assert (record.state, record.superseded_by, summary.synced) == (WriteState.SYNCED, ahead.id, 1)
+    assert w.origin.applied[late.id] == 0 and w.origin.state["/items/1"] == (ahead.id, b"eu")
+    assert (await w.entry(late, US)).ttl == 1  # invalidated like a refused write (Momento has no conditional delete)
+    w.clock.advance(2)
+    assert await w.entry(late, US) is None  # the next read asks the origin
+
+
+async def test_a_run_waits_until_its_writes_are_closed_before_it_reads_other_queues():
+    w = World(ORDER_WAIT_MS="2000")
+    write = await w.edge_write("PUT", "/items/1", b"1", region=US)
+    started = w.clock()
+    summary = await w.drain(US)
+    assert summary.synced == 1 and w.clock() - started >= 2.0
+    assert w.origin.state["/items/1"] == (write.id, b"1")
