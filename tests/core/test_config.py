@@ -391,3 +391,15 @@ def test_sync_options_reach_the_config() -> None:
                                     '"bulk_url": "/api/_bulk", "bulk_max": 7}]'))
     [route] = config.routes
     assert (route.coalesce, route.bulk_url, route.bulk_max) == (True, "/api/_bulk", 7)
+
+
+def test_order_wait_defaults_to_two_seconds_and_is_read_in_milliseconds() -> None:
+    assert load_sync_config(env()).order_wait_seconds == 2.0
+    assert load_sync_config(env(ORDER_WAIT_MS="0")).order_wait_seconds == 0.0
+    assert load_sync_config(env(ORDER_WAIT_MS="750")).order_wait_seconds == 0.75
+
+
+def test_an_order_wait_longer_than_half_the_sync_run_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_sync_config(env(ORDER_WAIT_MS="12000", SYNC_WALL_MS="20000"))
+    assert caught.value.variable == "ORDER_WAIT_MS" and "SYNC_WALL_MS" in caught.value.fix
