@@ -39,9 +39,10 @@ __all__ = ["run_chaos", "ChaosResult", "CHAOS_SYNC_VARS", "CHAOS_WORKER_VARS"]
 # Short timeouts and leases so a run killed mid-replay frees its region within 15 s, and a
 # small backoff so writes refused while the origin was down are retried within the run. The
 # lease must still cover SYNC_WALL_MS + ORIGIN_TIMEOUT_MS + replay's 10 s margin, or every
-# run is clamped to no time at all and syncs nothing (``replay.wall_clamped``).
+# run is clamped to no time at all and syncs nothing (``replay.wall_clamped``). ORDER_WAIT_MS
+# must be shorter than SYNC_WALL_MS; every service runs on this machine's one clock.
 CHAOS_WORKER_VARS = {"ORIGIN_TIMEOUT_MS": "2000", "MOMENTO_TIMEOUT_MS": "1000"}
-CHAOS_SYNC_VARS = {"SYNC_WALL_MS": "2000", "LEASE_SECONDS": "15", "BACKOFF_BASE_MS": "100",
+CHAOS_SYNC_VARS = {"SYNC_WALL_MS": "2000", "ORDER_WAIT_MS": "300", "LEASE_SECONDS": "15", "BACKOFF_BASE_MS": "100",
                    "BACKOFF_CAP_MS": "500", "MAX_ATTEMPTS": "100"}
 
 Report = Callable[[str], None]

@@ -112,13 +112,13 @@ class SyncConfig:
                 f"({self.wall_seconds:g}s) is more than half of LEASE_SECONDS ({self.lease_seconds}s).",
                 "lower SYNC_WALL_MS or raise LEASE_SECONDS so the lease outlives a whole sync run",
             )
-        # A run sleeps until its window's writes are closed (``sync.ordering``); a wait near
-        # the run's whole time would leave it none to replay them.
-        if self.order_wait_seconds * 2 > self.wall_seconds:
+        # A run sleeps until its window's writes are closed (``sync.ordering``); a wait as
+        # long as the run would leave it no time to replay them, ever.
+        if self.order_wait_seconds >= self.wall_seconds:
             raise ConfigError(
                 "ORDER_WAIT_MS",
-                f"({self.order_wait_seconds * 1000:g} ms) is more than half of SYNC_WALL_MS ({self.wall_seconds * 1000:g} ms): "
-                "a sync run would spend its time waiting for writes to close instead of replaying them.",
+                f"({self.order_wait_seconds * 1000:g} ms) is not shorter than SYNC_WALL_MS ({self.wall_seconds * 1000:g} ms): "
+                "a sync run would spend all its time waiting for writes to close instead of replaying them.",
                 "lower ORDER_WAIT_MS (it needs the edges' largest clock difference plus MOMENTO_TIMEOUT_MS) "
                 "or raise SYNC_WALL_MS",
             )

@@ -399,7 +399,8 @@ def test_order_wait_defaults_to_two_seconds_and_is_read_in_milliseconds() -> Non
     assert load_sync_config(env(ORDER_WAIT_MS="750")).order_wait_seconds == 0.75
 
 
-def test_an_order_wait_longer_than_half_the_sync_run_is_refused_with_the_fix() -> None:
+def test_an_order_wait_as_long_as_the_sync_run_is_refused_with_the_fix() -> None:
+    assert load_sync_config(env(ORDER_WAIT_MS="19999", SYNC_WALL_MS="20000")).order_wait_seconds == 19.999
     with pytest.raises(ConfigError) as caught:
-        load_sync_config(env(ORDER_WAIT_MS="12000", SYNC_WALL_MS="20000"))
+        load_sync_config(env(ORDER_WAIT_MS="20000", SYNC_WALL_MS="20000"))
     assert caught.value.variable == "ORDER_WAIT_MS" and "SYNC_WALL_MS" in caught.value.fix
