@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from edgecache.sync.budget import SubrequestBudget
-from edgecache.sync.replay import BATCH_SIZE, window_cost
+from edgecache.sync.replay import BATCH_SIZE, run_cost, window_cost
 from edgecache.writes import WriteState
 
 from .support import ORIGIN, REGIONS, CrashError, World, assert_each_write_applied_once_in_order, crash_scenario
@@ -273,6 +273,23 @@ async def test_batched_runs_stay_within_their_budget(routes, fault):
         summary = await w.drain(budget=budget)
         assert budget.used <= limit and summary.message is None, (limit, summary)
         assert (await w.drain(holder="holder-2")).status != "busy", limit  # the lease was released
+
+
+@pytest.mark.parametrize("routes", [COALESCE, BULK], ids=["coalesce", "bulk"])
+async def test_a_window_budgets_the_other_regions_setif_per_entry(routes):
+    # On these routes a window reads up to one id per spare call and _fitting keeps the head
+    # it can finish: with 20 resources, each with a clean copy in EU, that head must count
+    # the SetIf that invalidates each EU copy, or the window spends the end of the run.
+    least = run_cost(len(REGIONS))
+    for limit in range(least, least + 45):
+        w = World(ROUTES=routes)
+        for n in range(BATCH_SIZE):
+            write = await w.edge_write("PUT", f"/items/{n}", b"1")
+            await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+        budget = SubrequestBudget(limit)
+        summary = await w.drain(budget=budget)
+        assert budget.used <= limit and summary.message is None and summary.remaining is not None, (limit, summary)
+        assert summary.synced >= 1, limit
 
 
 # -- a crash at every subrequest ---------------------------------------------------------------------

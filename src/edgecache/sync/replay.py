@@ -814,7 +814,9 @@ class _Run:
             saves = max(1, len(record_batches(grown))) * (_rounds(records) + (2 if coalescing else 0))
             lookups = 1 if any(r.coalesced_into and r.coalesced_into not in known for r in queued) else 0
             origin = self._origin_plan(queued)
-            cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
+            # A SetIf per distinct entry here and, for a synced write, per other region's copy.
+            cleanups = (len({r.entry_key for r in records}) * region_count
+                        + sum(isinstance(x, RecordFormatError) for _, x in items))
             cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
                 return items, cost, origin
