@@ -19,7 +19,7 @@ from edgecache.http import Response
 from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, WAKE_RESERVE, DrainSummary, backoff_seconds, drain_region,
                                    lease_ttl, needs_continuation, order_cost, retry_after_seconds, run_cost, window_cost,
                                    write_cost)
-from edgecache.writes import RecordFormatError, WriteRecord, WriteState
+from edgecache.writes import RecordFormatError, WriteRecord, WriteState, new_write_id
 
 from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, crash_scenario, env
 
@@ -424,6 +424,27 @@ async def test_a_crash_after_saving_synced_is_finished_by_the_next_run(w):
     assert await w.entry(write) is None  # the dirty entry is back on the route's TTL
     [line] = w.events("replay.resumed")
     assert (line["write_id"], line["status"], line["reason"]) == (write.id, 200, "synced by an interrupted run")
+
+
+async def test_a_resumed_outdated_write_never_moves_the_applied_marker_back(w):
+    # The origin has a newer write of the resource (from EU: its applied: marker is in both
+    # regions), so US's older write ends SYNCED superseded_by it, never sent; the run dies
+    # right after saving that (subrequest 7: no origin call), before the markers. The next
+    # run resumes the record: the markers must still name the newer write, or an EU write
+    # between the two would no longer be outdated and would overwrite the newer one.
+    older = await w.edge_write("PUT", "/items/1", b"old")
+    newer_id = new_write_id(w.clock() + 1, "ffffffff", older.resource)
+    for region in REGIONS:
+        await w.queue(region).record_applied({older.resource: newer_id})
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=8))
+    stored = await record_of(w, older.id)
+    assert (stored.state, stored.superseded_by, await w.queued_ids()) == (WriteState.SYNCED, newer_id, [older.id])
+    w.clock.advance(61)
+    summary = await w.drain()
+    assert (summary.status, summary.remaining, w.origin.requests) == ("drained", 0, [])
+    for region in REGIONS:
+        assert await w.queue(region).applied([older.resource]) == {older.resource: newer_id}, region
 
 
 async def test_a_failed_record_still_queued_is_moved_to_the_dlq_without_a_replay(w):

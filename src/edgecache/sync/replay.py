@@ -719,9 +719,11 @@ class _Run:
         writes still queued, and the next run stores the markers again (a resumed record)."""
         newest: dict[str, str] = {}
         for record in synced:
-            candidates = [record.id, newest.get(record.resource) or "", window.applied.get(record.resource) or ""]
-            if record.superseded_by and record.superseded_by == window.applied.get(record.resource):
-                candidates.remove(record.id)  # outdated: the marker already holds what is newer
+            # A superseded write (outdated by the marker, or coalesced into a newer write) is
+            # not what the origin has: the write that superseded it is, also when the record
+            # was resumed (``window.applied`` then does not hold its resource's marker).
+            candidates = [record.superseded_by or record.id, newest.get(record.resource) or "",
+                          window.applied.get(record.resource) or ""]
             newest[record.resource] = max(candidates)
         newest = {resource: write_id for resource, write_id in newest.items() if write_id}
         if newest:
