@@ -7,7 +7,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from edgecache.writes import IllegalTransition, WriteRecord, WriteState, new_write_id
+from edgecache.hlc import Stamp
+from edgecache.keys import resource_tag
+from edgecache.writes import IllegalTransition, WriteRecord, WriteState, new_write_id, write_id_stamp, write_id_tag
 
 Q, R, S, F = WriteState.QUEUED, WriteState.REPLAYING, WriteState.SYNCED, WriteState.FAILED
 NOW = 1_800_000_000.0
@@ -82,9 +84,16 @@ def test_illegal_transition_is_an_exception() -> None:
 
 
 def test_write_id_starts_with_twelve_hex_digits_of_milliseconds() -> None:
-    write_id = new_write_id(1_700_000_000.123, "ab12")
-    assert write_id.endswith("ab12") and len(write_id) == 16
+    # <16 hex stamp: 12 of milliseconds, 4 of counter>-<8 hex resource tag>-<random>
+    write_id = new_write_id(1_700_000_000.123, "ab12", "/items/1")
+    assert write_id == f"{1_700_000_000_123:012x}0000-{resource_tag('/items/1')}-ab12" and len(write_id) == 30
     assert int(write_id[:12], 16) == 1_700_000_000_123
+    assert write_id_stamp(write_id) == Stamp(1_700_000_000_123, 0) and write_id_tag(write_id) == resource_tag("/items/1")
+    counted = new_write_id(Stamp(1_700_000_000_123, 7), "ab12", "/items/1")
+    assert counted[:16] == f"{1_700_000_000_123:012x}0007" and write_id < counted
+    # The older form (12 hex digits of milliseconds, then randomness): no stamp, no tag.
+    old = f"{1_700_000_000_123:012x}ab12"
+    assert (write_id_stamp(old), write_id_tag(old)) == (None, None)
 
 
 @given(st.floats(0, 2**47 / 1000, allow_nan=False), st.floats(0, 2**47 / 1000, allow_nan=False))

@@ -19,7 +19,9 @@ from edgecache.sync.replay import (
     KEEPALIVE_BATCH,
     KEEPALIVE_RESERVE,
     RUN_RESERVE,
+    WAKE_RESERVE,
     keep_alive_after,
+    run_cost,
     window_cost,
 )
 from edgecache.sync.app import SyncApp
@@ -190,20 +192,26 @@ async def test_a_failing_update_ttl_is_logged_and_retried_by_the_next_run(w):
 
 
 async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
-    dead = [await dead_letter(w, f"/dead/{n}") for n in range(7)]
+    dead = [await dead_letter(w, f"/dead/{n}") for n in range(12)]
     w.clock.advance(DUE)
     writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(2)]
-    budget = SubrequestBudget(20)
+    for write in writes:  # EU's copies make the window spend its SetIfs there
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    budget = SubrequestBudget(31)
 
     summary = await w.drain(budget=budget, keep_dead_letters=True)
 
-    # lease, TTL 2 + a window of both writes 10 (fetch, GetBatch, 2 origin, SetBatch, entries
-    # GetBatch, 2 SetIf, the EU SetBatch, remove) = 12: a second window would not fit. Of the
-    # 8 left: RUN_RESERVE 2, the fetch, the put and a SortedSetRemove for records found gone
-    # 3, so 3 UpdateTtl of the 7 due; the next run does the other 4.
-    assert window_cost(2, len(REGIONS)) + 2 + RUN_RESERVE + KEEPALIVE_RESERVE <= 20
-    assert (summary.status, summary.synced, summary.kept_alive, summary.subrequests) == ("budget", 2, 3, 19)
-    assert budget.used == summary.subrequests <= 20
+    # lease, TTL 2 + a window of both writes 16 (fetch, GetBatch, the applied: markers and
+    # EU's queue read, 2 origin, SetBatch, entries GetBatch here and in EU, 2 SetIf here and
+    # 2 in EU, the applied: SetBatch here and in EU, remove) = 18: a second window would not
+    # fit. Of the 13 left: RUN_RESERVE 2, the fetch, the put and a SortedSetRemove for
+    # records found gone 3, so 8 UpdateTtl of the 12 due (fewer than KEEPALIVE_BATCH); the
+    # next run does the other 4. The SortedSetRemove not needed (none gone) pays the wake
+    # marks' GetBatch at the drain's end.
+    assert run_cost(len(REGIONS), 2, keep_dead_letters=True) == 2 + window_cost(2, len(REGIONS)) + RUN_RESERVE \
+        + WAKE_RESERVE + KEEPALIVE_RESERVE == 31
+    assert (summary.status, summary.synced, summary.kept_alive, summary.subrequests) == ("budget", 2, 8, 31)
+    assert budget.used == summary.subrequests <= 31
     assert w.origin.applied[writes[0].id] == 1
     events = [line["event"] for line in w.logs]
     assert events.index("replay.synced") < events.index("dlq.kept_alive")

@@ -68,8 +68,14 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert len(hub.sent) == 2 and budget.used == summary.subrequests  # the 2 calls are in the run's count
 
     world, app, hub = live_app()
-    for n in range(16):  # one window of 16 (window_cost 40 of 45) spares one write's events
-        await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
+    # 45 less the continuation's publish: one window of 7 (the run 7, window_cost(7, 2) = 35
+    # of the 37 left), each entry with a clean copy in EU (its SetIf is spent): the window
+    # spends 31 (no renewal, DLQ put, wake mark or second read of EU's queue), so after
+    # lease + TTL + window = 33, the 11 left spare the end (2) and 9: 4 writes' events, not
+    # the last 3 writes'.
+    for n in range(16):
+        record = await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
+        await world.raw.client(EU).set(record.entry_key, b"stale copy", 3600)
     budget = SubrequestBudget(45)
     summaries = await app._drain([US], budget)
     assert budget.used <= 45
@@ -77,6 +83,7 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert skipped and "spares" in skipped[0]["reason"]  # the last write's events did not fit
     sent_channels = {channel for channel, _ in hub.sent}
     assert summaries[0].synced == len(sent_channels) + len(skipped)  # each settled write: events or a logged skip
+    assert (summaries[0].synced, len(sent_channels), len(skipped)) == (7, 4, 3)
     assert world.origin.applied.total() == summaries[0].synced
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from devstack.momento import Fault
 from edgecache.http import Request, Response
+from edgecache.sync.app import CONTINUATION_COST
 from edgecache.sync.budget import BudgetExhausted, SubrequestBudget
+from edgecache.sync.replay import BATCH_SIZE, run_cost, write_cost
 
 from .support import REGIONS
 from .test_sync_app import App
@@ -131,7 +133,9 @@ async def test_a_momento_error_in_one_region_does_not_stop_the_other():
     for n in range(5):
         await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
         await a.w.edge_write("PUT", f"/eu/{n}", b"x", region=EU)
-    a.w.standin.faults.add(Fault(region=US, error_status=503, match="grpc.SortedSetFetch"))
+    # US's lease (SetIf) fails: EU's sync reads US's queue and writes its applied: markers
+    # there all the same, so it goes on.
+    a.w.standin.faults.add(Fault(region=US, error_status=503, match="grpc.SetIf"))
     summaries = {s.region: s for s in await a.app.sweep()}
     assert summaries[US].status == "error" and summaries[US].synced == 0
     assert summaries[EU].status == "drained" and summaries[EU].synced == 5
@@ -141,16 +145,42 @@ async def test_a_momento_error_in_one_region_does_not_stop_the_other():
     assert await a.w.queued_ids(US) == [] and a.w.origin.applied.total() == 10
 
 
+async def test_a_region_whose_queue_cannot_be_read_holds_back_the_other_and_loses_nothing():
+    # US's queue unreadable (SortedSetFetch): US's drain fails, and EU's sync cannot tell
+    # whether an older write to its resources waits in US (``sync.ordering``), so its writes
+    # wait too (order over progress, deliberate); once US heals, both drain.
+    a = App()
+    for n in range(5):
+        await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
+        await a.w.edge_write("PUT", f"/eu/{n}", b"x", region=EU)
+    a.w.standin.faults.add(Fault(region=US, error_status=503, match="grpc.SortedSetFetch"))
+    summaries = {s.region: s for s in await a.app.sweep()}
+    assert summaries[US].status == "error" and summaries[US].synced == 0
+    assert (summaries[EU].status, summaries[EU].synced, summaries[EU].blocked) == ("drained", 0, 5)
+    assert a.w.origin.requests == []
+    assert {(line["region"], line["other"]) for line in a.w.events("replay.order_unknown")} == {(EU, US)}
+    a.w.standin.faults.clear()
+    assert len(await a.w.queued_ids(US)) == 5 and len(await a.w.queued_ids(EU)) == 5
+    await a.app.sweep()
+    assert await a.w.queued_ids(US) == [] and await a.w.queued_ids(EU) == []
+    assert a.w.origin.applied.total() == 10
+
+
 async def test_a_budget_too_small_for_every_region_at_once_drains_them_in_turn():
-    # A full window in each of two regions needs 57 on a cron run: the Free plan's 45 goes to
-    # the first region (rotation) whole, as 16 writes, not as two shares of 3 writes each.
+    # A full window in each of two regions needs 2 x 86 on a cron run (run_cost(2, 20, keep)
+    # and the continuation's publish): the Free plan's 45 goes to the first region (rotation)
+    # whole, as (44 - run_cost(2, 0, keep) = 25) // 3 = 6 writes, not as two shares of 22
+    # and 23 that afford no run at all (run_cost(2, keep) = 28).
+    assert run_cost(len(REGIONS), BATCH_SIZE, keep_dead_letters=True) + CONTINUATION_COST == 86
+    assert run_cost(len(REGIONS), keep_dead_letters=True) == 28 > 45 // 2 + 1
     a = App(SYNC_SUBREQUEST_BUDGET="45")
     for n in range(30):
         await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
         await a.w.edge_write("PUT", f"/eu/{n}", b"x", region=EU)
     calls = counting(a)
     first, second = await a.app.sweep()
-    assert first.synced >= 14 and first.synced > second.synced and len(calls) <= 45
+    expected = (45 - CONTINUATION_COST - run_cost(len(REGIONS), 0, keep_dead_letters=True)) // write_cost(len(REGIONS))
+    assert first.synced == expected == 6 and first.synced > second.synced and len(calls) <= 45
 
 
 # -- webhooks folded into a running drain ----------------------------------------------------------
@@ -193,7 +223,7 @@ async def test_a_webhook_after_the_drain_ended_gets_a_drain_of_its_own():
 
 
 @pytest.mark.parametrize("env", [
-    {"SYNC_SUBREQUEST_BUDGET": "20", "SYNC_WALL_MS": "5000"},  # one run of one write, and the held-back publish
+    {"SYNC_SUBREQUEST_BUDGET": "25", "SYNC_WALL_MS": "5000"},  # one run of one write (24), and the held-back publish
     {"SYNC_WALL_MS": "20000"},  # the default: a second 20 s run would not fit in waitUntil's 30 s
 ])
 async def test_a_folded_webhook_the_drain_cannot_afford_becomes_a_continuation(env):

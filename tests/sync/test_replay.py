@@ -16,10 +16,10 @@ from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
 from edgecache.regional import RegionalClients
 from edgecache.http import Response
-from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, DrainSummary, backoff_seconds, drain_region, lease_ttl,
-                                   needs_continuation,
-                                   retry_after_seconds, window_cost, write_cost)
-from edgecache.writes import RecordFormatError, WriteRecord, WriteState
+from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, WAKE_RESERVE, DrainSummary, backoff_seconds, drain_region,
+                                   lease_ttl, needs_continuation, order_cost, retry_after_seconds, run_cost, window_cost,
+                                   write_cost)
+from edgecache.writes import RecordFormatError, WriteRecord, WriteState, new_write_id
 
 from .support import ENTRY_TTL, ORIGIN, REGIONS, START, CrashError, World, crash_scenario, env
 
@@ -377,14 +377,18 @@ async def test_a_dead_lettered_write_does_not_hold_back_later_ones(w):
 # -- exactly once at the origin ------------------------------------------------------------
 
 # Subrequests of a run with one write, in order: 1 lease, 2 queue TTL, 3 window, 4 load,
-# 5 origin, 6 save SYNCED, 7 read own entry, 8 its TTL, 9 delete in the other region,
-# 10 SortedSetRemove, 11 release lease, 12 queue length, 13 the "more work" mark.
+# 5 the applied: markers here and 6 the other region's queue (concurrently, the order across
+# regions), 7 origin, 8 save SYNCED, 9 read own entry and 10 the other region's copy
+# (concurrently), 11 own entry's TTL, 12 the other region's copy INVALIDATED (only when a
+# clean copy is there: without one, every later call moves up by one), 13 the applied:
+# marker here and 14 in the other region, 15 SortedSetRemove, 16 release lease, 17 queue
+# length, 18 the "more work" mark, 19 the wake marks.
 
 
 async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answer(w):
     write = await w.edge_write("PUT", "/items/1", b"a")
     with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=6))  # dies before saving SYNCED
+        await w.drain(fetch=w.crashing_fetch(at=8))  # dies before saving SYNCED
     assert w.origin.applied[write.id] == 1
     assert (await w.drain()).status == "busy"  # the dead run's lease is still there
 
@@ -398,7 +402,7 @@ async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answ
 async def test_a_crash_before_the_removal_leaves_a_synced_record_that_is_just_dropped(w):
     write = await w.edge_write("PUT", "/items/1", b"a")
     with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=10))  # dies before the SortedSetRemove
+        await w.drain(fetch=w.crashing_fetch(at=14))  # no copy in EU: dies before the SortedSetRemove
     assert await w.queued_ids() == [write.id]
     w.clock.advance(61)
     summary = await w.drain()
@@ -409,7 +413,7 @@ async def test_a_crash_after_saving_synced_is_finished_by_the_next_run(w):
     write = await w.edge_write("PUT", "/items/1", b"a")
     await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
     with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=7))  # SYNCED saved; no cache refreshed yet
+        await w.drain(fetch=w.crashing_fetch(at=9))  # SYNCED saved; no cache refreshed yet
     assert await w.raw.client(EU).get(write.entry_key) == b"stale copy"
     w.clock.advance(61)
 
@@ -420,6 +424,27 @@ async def test_a_crash_after_saving_synced_is_finished_by_the_next_run(w):
     assert await w.entry(write) is None  # the dirty entry is back on the route's TTL
     [line] = w.events("replay.resumed")
     assert (line["write_id"], line["status"], line["reason"]) == (write.id, 200, "synced by an interrupted run")
+
+
+async def test_a_resumed_outdated_write_never_moves_the_applied_marker_back(w):
+    # The origin has a newer write of the resource (from EU: its applied: marker is in both
+    # regions), so US's older write ends SYNCED superseded_by it, never sent; the run dies
+    # right after saving that (subrequest 7: no origin call), before the markers. The next
+    # run resumes the record: the markers must still name the newer write, or an EU write
+    # between the two would no longer be outdated and would overwrite the newer one.
+    older = await w.edge_write("PUT", "/items/1", b"old")
+    newer_id = new_write_id(w.clock() + 1, "ffffffff", older.resource)
+    for region in REGIONS:
+        await w.queue(region).record_applied({older.resource: newer_id})
+    with pytest.raises(CrashError):
+        await w.drain(fetch=w.crashing_fetch(at=8))
+    stored = await record_of(w, older.id)
+    assert (stored.state, stored.superseded_by, await w.queued_ids()) == (WriteState.SYNCED, newer_id, [older.id])
+    w.clock.advance(61)
+    summary = await w.drain()
+    assert (summary.status, summary.remaining, w.origin.requests) == ("drained", 0, [])
+    for region in REGIONS:
+        assert await w.queue(region).applied([older.resource]) == {older.resource: newer_id}, region
 
 
 async def test_a_failed_record_still_queued_is_moved_to_the_dlq_without_a_replay(w):
@@ -660,7 +685,10 @@ async def test_a_newer_dirty_entry_written_during_the_refresh_is_not_overwritten
 
     async def edge_writes_right_after_the_entry_is_read(request):
         response = await w.fetch(request)
-        if urlsplit(request.url).path.endswith("/GetBatch") and not newer:
+        # Two GetBatches carry the entry's key, concurrently: the own region's (before its
+        # compare-and-set) and EU's (before invalidating its copy). The edge writes in US.
+        path = urlsplit(request.url).path
+        if path.startswith(f"/{US}/") and path.endswith("/GetBatch") and not newer:
             asked = m.GetBatchRequest.decode(grpcweb.decode_request_body(request.body))
             if first.entry_key.encode() in [item.cache_key for item in asked.items]:
                 newer.append(await w.edge_write("PUT", "/items/1", b"newer"))
@@ -669,6 +697,7 @@ async def test_a_newer_dirty_entry_written_during_the_refresh_is_not_overwritten
     w.origin.faults.clear()
     await w.drain(fetch=edge_writes_right_after_the_entry_is_read)
 
+    assert len(newer) == 1
     entry = await w.entry(first)
     assert (entry.body, entry.dirty_write) == (b"newer", newer[0].id)  # the compare-and-set lost
 
@@ -682,14 +711,42 @@ async def test_a_synced_write_leaves_the_entry_of_a_later_write_alone(w):
     assert (await w.entry(first)).dirty_write == later.id
 
 
-async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w):
+async def test_a_region_down_makes_the_write_wait_until_it_heals(w):
+    # EU down: its queue cannot be read, so an older write to the resource may be waiting
+    # there (``sync.ordering``). Order over progress: the write is not sent, stays queued
+    # and QUEUED (nothing lost), and the run says why.
     write = await w.edge_write("PUT", "/items/1", b"a")
     w.standin.add_fault(region=EU, error_status=503)
+    summary = await w.drain()
+    assert (summary.status, summary.synced, summary.blocked, summary.remaining) == ("drained", 0, 1, 1)
+    assert w.origin.requests == [] and await w.queued_ids() == [write.id]
+    assert (await record_of(w, write.id)).state is WriteState.QUEUED
+    [line] = w.events("replay.order_unknown")
+    assert (line["region"], line["other"], line["level"]) == (US, EU, "warning")
+    [blocked] = w.events("replay.blocked")
+    assert (blocked["write_id"], blocked["waits_in"]) == (write.id, EU)
+
+    w.standin.faults.clear()  # EU heals: the next run syncs it
+    summary = await w.drain()
+    assert (summary.status, summary.synced, summary.remaining) == ("drained", 1, 0)
+    assert w.origin.applied[write.id] == 1
+    assert (await record_of(w, write.id)).state is WriteState.SYNCED
+
+
+@pytest.mark.parametrize("step", ["grpc.GetBatch", "grpc.SetIf"])
+async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w, step):
+    # EU's queue was read (the write may go), then invalidating EU's copy fails, at its
+    # read or at its compare-and-set: best effort, a stale copy lives for its TTL at worst.
+    write = await w.edge_write("PUT", "/items/1", b"a")
+    await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    w.standin.add_fault(region=EU, error_status=503, match=step)
     summary = await w.drain()
     assert (summary.status, summary.synced, summary.remaining) == ("drained", 1, 0)
     assert (await record_of(w, write.id)).state is WriteState.SYNCED
     [line] = w.events("replay.best_effort_failed")
     assert (line["write_ids"], line["step"]) == (write.id, f"entries in {EU}")
+    w.standin.faults.clear()
+    assert await w.raw.client(EU).get(write.entry_key) == b"stale copy"
 
 
 # -- budgets -----------------------------------------------------------------------------------
@@ -700,8 +757,10 @@ async def test_per_write_cost(fault):
     # What window_cost and RUN_RESERVE mean: the check before each window leaves enough for
     # its writes' dearest outcomes and the end of the run, so whatever the budget no
     # subrequest is ever refused mid-window, the lease is released and the rest counted; below
-    # lease + queue TTL + a window of one write + the end, the run touches nothing.
-    least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE
+    # lease + queue TTL + a window of one write + the end + the wake reserve (two regions),
+    # the run touches nothing.
+    least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE
+    assert least == run_cost(len(REGIONS)) == 24
     for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
         w = World()
         for n in range(4):
@@ -719,39 +778,52 @@ async def test_per_write_cost(fault):
 
 
 async def test_one_write_costs_what_the_comment_says(w):
-    await w.edge_write("PUT", "/items/1", b"a")
+    first = await w.edge_write("PUT", "/items/1", b"a")
     await w.edge_write("PUT", "/items/2", b"b")
+    await w.raw.client(EU).set(first.entry_key, b"stale copy", 3600)
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
-    # run: lease, queue TTL, release, length, "more work?" mark = 5; the window 11: the
-    # SortedSetFetch, one GetBatch of both records, 2 origin calls, one SetBatch of both
-    # settled records, the DLQ SortedSetPut, one GetBatch of both entries, 2 SetIf (one
-    # clean, one expired at once), one SetBatch of INVALIDATED in EU, one SortedSetRemove.
+    # run: lease, queue TTL, release, length, "more work?" mark, the wake marks' GetBatch
+    # (it settled writes) = 6; the window 16: the SortedSetFetch, one GetBatch of both
+    # records, one GetBatch of their applied: markers and EU's queue read (SortedSetFetch),
+    # 2 origin calls, one SetBatch of both settled records, the DLQ SortedSetPut, one
+    # GetBatch of both entries here and one of the synced key in EU, 2 SetIf here (one
+    # clean, one expired at once), 1 SetIf in EU (its clean copy INVALIDATED), one SetBatch
+    # of the synced write's applied: marker here and one in EU, one SortedSetRemove.
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 5 + 11
-    assert 11 <= window_cost(2, len(REGIONS)) == 12  # the unused slot: a lease renewal
-    assert write_cost(len(REGIONS)) == 2
+    assert summary.subrequests == 6 + 16
+    assert await w.raw.client(EU).get(first.entry_key) == INVALIDATED
+    # The unused 4: a lease renewal, the wake mark and second queue read in EU (no write
+    # waited), an EU SetIf for the dead letter (a refused write changes nothing there).
+    assert order_cost(len(REGIONS)) == 1 + 2 + 3
+    assert 16 + 4 == window_cost(2, len(REGIONS)) == 20
+    assert write_cost(len(REGIONS)) == 3
 
 
 async def test_the_run_stops_cleanly_when_the_budget_cannot_cover_another_write(w):
     for n in range(5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2 and the end 2 leave 15: a window of 3 writes (8 + 2 x 3 = 14), not of 4.
-    budget = SubrequestBudget(19)
+    # lease + TTL 2, the end 2 and the wake reserve 3 leave 25: a window of 3 writes
+    # (14 + 3 x 3 = 23), not of 4 (26).
+    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (23, 26)
+    budget = SubrequestBudget(32)
     summary = await w.drain(budget=budget)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
-    assert budget.used <= 19 and summary.subrequests == budget.used
+    assert budget.used <= 32 and summary.subrequests == budget.used
     assert (await w.drain()).synced == 2  # the next trigger carries on
 
 
 async def test_the_run_stops_between_windows_when_the_next_window_does_not_fit(w):
     for n in range(BATCH_SIZE + 5):
-        await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2, a full window budgeted at window_cost(20) = 48 and spending 46 (no DLQ
-    # put, no renewal): 4 left, and the next window needs 8 + a write 2 + the end 2.
-    summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE)
+        write = await w.edge_write("PUT", f"/items/{n}", b"x")
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)  # EU's SetIfs are spent
+    # lease + TTL 2, a full window budgeted at window_cost(20) = 74 and spending 70 (no DLQ
+    # put, no renewal, no wake mark nor second read of EU's queue): 9 left, and the next
+    # window needs 14 + a write 3 + the end 2 + the wake reserve 3.
+    assert window_cost(BATCH_SIZE, len(REGIONS)) == 74
+    summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", BATCH_SIZE, 5)
-    assert summary.subrequests == 2 + 46 + 2  # then the end: the lease, the length
+    assert summary.subrequests == 2 + 70 + 3  # then the end: the lease, the length, the wake marks
 
 
 @pytest.mark.parametrize("spender", ["another drain", "someone while the origin answers"])

@@ -13,6 +13,7 @@ from edgecache.config import ConfigError
 from edgecache.http import Request, Response
 from edgecache.regional import RegionalClients
 from edgecache.sync.app import SyncApp
+from edgecache.sync.replay import run_cost
 from edgecache.sync.webhook import sign
 from edgecache.writes import WriteState
 
@@ -183,7 +184,13 @@ async def test_the_default_budget_fits_the_free_plan_whatever_the_backlog():
     a.app.fetch = lambda request: calls.append(request) or a.w.fetch(request)
     summaries = await a.app.sweep()
     continuations = len(a.w.events("replay.continuation"))  # one publish each, within the budget
-    assert 30 < len(calls) <= 50 and sum(s.subrequests for s in summaries) + continuations == len(calls)
+    assert len(calls) <= 50 and sum(s.subrequests for s in summaries) + continuations == len(calls)
+    # The work it does: the first region alone replays what 45 less its continuation affords,
+    # (44 - run_cost(2, 0, keep) = 25) // 3 = 6 writes; the 15 left are less than the second
+    # region's least run (run_cost(2, keep) = 28), so it touches nothing.
+    first, second = summaries
+    assert first.synced + first.dead_lettered == (44 - run_cost(len(REGIONS), 0, keep_dead_letters=True)) // 3 == 6
+    assert (second.subrequests, 45 - len(calls)) == (0, 15) and 15 < run_cost(len(REGIONS), keep_dead_letters=True)
 
 
 async def test_sweep_rotates_the_first_region_with_the_minute(a):
@@ -304,7 +311,7 @@ async def test_dlq_retry_of_a_refused_write_gets_the_origins_stored_refusal(a):
 
 
 async def test_dlq_retry_shares_the_invocations_budget_with_the_drain_it_schedules():
-    a = App(SYNC_SUBREQUEST_BUDGET="25")
+    a = App(SYNC_SUBREQUEST_BUDGET="35")
     write = await dead_letter(a, fault="503")
     for n in range(5):
         await a.w.edge_write("PUT", f"/items/other-{n}", b"x")
@@ -312,10 +319,11 @@ async def test_dlq_retry_shares_the_invocations_budget_with_the_drain_it_schedul
     a.app.fetch = lambda request: calls.append(request) or a.w.fetch(request)
     assert (await a.call("POST", f"/_edge/dlq/{write.id}/retry", admin=True)).status == 202
     await a.after_response()
-    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 18 less the one
-    # held back for its continuation: lease and TTL 2 and the end 2 leave 13, a window of two
-    # writes (window_cost(2) = 12); then the continuation's publish.
-    assert len(calls) <= 25 and a.w.origin.applied.total() == 2
+    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 28 less the one
+    # held back for its continuation: lease and TTL 2, the end 2 and the wake reserve 3 leave
+    # 20, a window of two writes (window_cost(2, 2) = 20); then the continuation's publish.
+    assert run_cost(len(REGIONS), 2) == 35 - 7 - 1
+    assert len(calls) <= 35 and a.w.origin.applied.total() == 2
     assert len(a.w.events("replay.continuation")) == 1
 
 

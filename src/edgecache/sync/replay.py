@@ -7,32 +7,52 @@ handful of Momento calls around many origin calls:
 
     1  SortedSetFetch     the next (up to BATCH_SIZE) queued ids, oldest first
     2  GetBatch           their records, in one call
-    3  origin             each sendable write (``_send_batch``: resources concurrently,
+    3  order              the order across regions (``sync.ordering``, ``_order``): with more
+                          than one region, a sleep until the window's writes are closed
+                          (ORDER_WAIT_MS); then, concurrently, one GetBatch of the resources'
+                          ``applied:`` markers here and one SortedSetFetch of each other
+                          region's queue; when a write waits for an older one queued in another
+                          region, a wake mark (Set) in that region and its queue read again.
+                          A write older than its marker ends SYNCED ``superseded_by`` it (never
+                          sent); a write that waits stays queued (and its resource's later ones)
+    4  origin             each sendable write (``_send_batch``: resources concurrently,
                           up to ORIGIN_CONCURRENCY requests at a time, each resource's writes
                           in order; a ``coalesce`` route sends only the newest of a resource's
                           waiting PUT/DELETE writes, a ``bulk_url`` route many resources' writes
                           per request, see "Coalescing and bulk" below)
-    4  SetBatch           every record whose state changed (synced, failed, retried, coalesced)
-    5  UpdateTtl          per unreadable record (rare; ``set_aside``'s first step)
-    6  SortedSetPut       the dead letters (new and resumed) into the DLQ, in one call
-    7  entries            own region: one GetBatch of the settled writes' entries, then one
-                          SetIf equal per entry to clean; each other region: one SetBatch of
-                          ``entries.INVALIDATED`` markers for the synced keys (Momento has no
-                          multi-delete), deduplicated by key
-    8  SortedSetRemove    every settled id off the queue, in one call
+    5  SetBatch           every record whose state changed (synced, failed, retried, coalesced)
+    6  UpdateTtl          per unreadable record (rare; ``set_aside``'s first step)
+    7  SortedSetPut       the dead letters (new and resumed) into the DLQ, in one call
+    8  entries            own region: one GetBatch of the settled writes' entries, then one
+                          SetIf equal per entry to clean; each other region, after a sync: one
+                          GetBatch of the synced keys, then one SetIf equal per copy there that
+                          is clean (not ``dirty_write``, not ``entries.INVALIDATED`` already) to
+                          make it ``INVALIDATED``; deduplicated by key; best effort
+    9  SetBatch           the synced resources' newest write ids as ``applied:`` markers, in
+                          every region (concurrently; not best effort)
+   10  SortedSetRemove    every settled id off the queue, in one call
 
-So a window of w writes in n regions costs ``window_cost(w, n)`` = 2w + n + 6 at most (the
-2 per write: its origin call and its own entry's SetIf), and a run adds 4 (lease, queue TTL,
-release, length). With the default budget of 45 and three regions one webhook run replays
-16 writes for 16 origin calls and 29 Momento calls, 1.8 per write; a window of BATCH_SIZE
-costs 1 + (n + 6)/w = 1.45 Momento calls per write amortised. (Before the windows were
-batched: 5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it
-as exactly that: one SetIf per distinct entry, one origin request per write except on a
-bulk route (``_origin_plan``: a round's writes share requests of ``bulk_max``; the rounds
-hold to that plan), and for a window that coalesces two more SetBatch calls (the bindings
-before the first send, the coalesced records after their newer write's) plus one GetBatch
-when bound writes' newer writes lie outside it. So 20 writes to 5 items on a coalescing
-route cost 5 origin calls and 5 SetIfs, and 20 in bulk (``bulk_max`` 25) one POST.
+At the end of ``drain_region``, with more than one region and when it settled a write: one
+GetBatch of the wake marks other regions' syncs left here, then per mark its Delete and the
+wake (``_wake_waiting``, from ``WAKE_RESERVE``).
+
+So a window of w writes in n regions costs ``window_cost(w, n)`` = (n + 1)w + 5n + 4 at most
+(the n + 1 per write: its origin call, its own entry's SetIf and a SetIf per other region's
+copy; of the 5n + 4, ``order_cost(n)`` = 4n - 2 is the order across regions), and a run adds
+4 (lease, queue TTL, release, length) and, with more than one region, ``WAKE_RESERVE`` (3).
+With the default budget of 45 and three regions one webhook run replays (45 - 7 - 19) // 4 =
+4 writes (``run_cost(3, 4)`` = 42 budgeted; measured against the stand-in, 26 subrequests
+with no copies in the other regions, 34 with a clean copy of each entry in both: 4 origin
+calls and 30 Momento calls, 7.5 per write); a window of BATCH_SIZE costs n + (5n + 4)/w =
+3.95 Momento calls per write amortised at most. (Before the order across regions: 16 writes
+per run at 45 and 1 + (n + 6)/w = 1.45 per write; before the windows were batched: 5 + (n - 1)
+per write.) Once a window's records are read, ``_fitting`` budgets it as exactly that: one
+SetIf per distinct entry and region, one origin request per write except on a bulk route
+(``_origin_plan``: a round's writes share requests of ``bulk_max``; the rounds hold to that
+plan), and for a window that coalesces two more SetBatch calls (the bindings before the
+first send, the coalesced records after their newer write's) plus one GetBatch when bound
+writes' newer writes lie outside it. So 20 writes to 5 items on a coalescing route cost 5
+origin calls and at most 5 SetIfs per region, and 20 in bulk (``bulk_max`` 25) one POST.
 Every network call goes through the injected ``fetch``; time and
 randomness are parameters, so the whole thing runs on CPython against the Momento stand-in
 and a fake origin. This module only sequences that I/O: what an origin outcome leads to
@@ -43,18 +63,18 @@ admin operations live in ``dead_letters``.
 Why it is safe (the properties the tests check, ``tests/sync``: a crash at every subrequest
 of a batched run, and the property test):
 
-* **Never lost.** A write leaves the queue (step 8) only after its record says SYNCED or it
-  sits in the DLQ (steps 4 and 6 come first). A crash before step 4 leaves every record of
+* **Never lost.** A write leaves the queue (step 10) only after its record says SYNCED or it
+  sits in the DLQ (steps 5 and 7 come first). A crash before step 5 leaves every record of
   the window QUEUED (REPLAYING is never written) and the next run replays them; SetBatch is
   not atomic, so a crash inside it leaves some saved and some not, each case one of the two
-  just described. A crash after step 4 leaves SYNCED or FAILED records still queued, and the
-  next run finishes their bookkeeping (steps 6-8) without asking the origin again. A record
+  just described. A crash after step 5 leaves SYNCED or FAILED records still queued, and the
+  next run finishes their bookkeeping (steps 7-10) without asking the origin again. A record
   this version cannot read is moved to the DLQ rather than left to stop the region's queue.
   A dead letter is never attempted again, yet Momento drops every item within 24 h: so each
   cron run, after its replay work, keeps alive the dead letters that entered the last sixth
   of their TTL (``dead_letters.keep_alive``).
 * **Exactly once at the origin.** Every replay carries ``Idempotency-Key: <write id>`` and
-  the origin stores its answer per key: a crash between the origin's 2xx and step 4 only
+  the origin stores its answer per key: a crash between the origin's 2xx and step 5 only
   makes the next run receive that stored answer again.
 * **Ordered per resource.** Writes are walked in queue order; a resource's writes go one
   after the other (the next only once the previous one answered), different resources at
@@ -65,6 +85,11 @@ of a batched run, and the property test):
   outlive it — one renewal per window is budgeted, a window that would need a second stops
   sending — so a crashed run blocks its region for ``lease_ttl`` (20 s by default) at most;
   a run that finds its lease taken stops at once and leaves the new holder's lease alone.
+* **Ordered across regions** (``sync.ordering``, step 3). A write goes only once closed and
+  when no older write to its resource is queued in another region; a write older than the
+  ``applied:`` marker of its resource is never sent; the markers are stored in every region
+  (step 9) before the writes leave the queue. A region whose queue cannot be read makes the
+  writes wait (``replay.order_unknown``): order over progress, nothing is lost.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
   plus a Delete when set) and runs again (``drain_region``). The rounds share the first run's
@@ -78,16 +103,16 @@ of a batched run, and the property test):
   older write to the newest sent in its place (``coalesced_into``; one call for all, and
   any subset of it stored is safe: a partly bound unit is planned as the same unit again);
   (b) the newest writes go, a bulk route's many per request; (c) their settlements are
-  stored (SetBatch, as in step 4); (d) only in a later SetBatch the older writes SYNCED
+  stored (SetBatch, as in step 5); (d) only in a later SetBatch the older writes SYNCED
   ``superseded_by`` it or FAILED with it (``coalesce.aftermath``), so a crash never leaves
   them settled by a newer write whose own settlement is lost (a resend might end it
-  otherwise); then steps 6-8 for all. A bound write is never sent on its own: the newest
+  otherwise); then steps 7-10 for all. A bound write is never sent on its own: the newest
   may have been applied with its answer lost, and a later run may not see the two
   together (another window, a smaller budget); so a window that finds a bound write
   without its newer one settles it by that write's stored record (``coalesce.resolve``,
   one GetBatch for those it did not read): synced → superseded, still queued → it waits
   (and the rest of its resource in the window with it), failed or gone → dead-lettered. A
-  record an interrupted run settled (step 4) ends its unit and settles the older writes
+  record an interrupted run settled (step 5) ends its unit and settles the older writes
   bound to it the same way (``coalesce.aftermath``), without asking the origin again.
   Only within one window, when the newest was refused on its only attempt (so never
   applied), does the one before it go in its place: stored unbound, and the others bound
@@ -100,7 +125,8 @@ of a batched run, and the property test):
   :class:`SubrequestBudget`; a window is sized, before it starts, to what the budget can
   finish (``window_cost``, re-checked once the records' sizes are known), and a run stops
   with status ``"budget"`` so that a continuation or the next trigger goes on. The
-  keep-alive gets what the replay leaves, plus a reserve of ``KEEPALIVE_RESERVE``.
+  keep-alive gets what the replay leaves, plus a reserve of ``KEEPALIVE_RESERVE``. With more
+  than one region the windows also leave ``WAKE_RESERVE`` for the drain's wake marks.
 
 Errors: none of its own. Momento errors end the run with status ``"error"`` and a
 ``budget.BudgetExhausted`` with ``"budget"``; either way nothing is lost, the queue still
@@ -232,8 +258,8 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
     distinct entry and region, the origin requests of ``_origin_plan``.)
 
     A run adds ``_RUN_START`` and ``RUN_RESERVE`` (and ``WAKE_RESERVE`` with more than one
-    region); so one write alone costs 2 + 9 + 11 + 4 + 5 = 31 with three regions, and the
-    default budget of 45 replays (45 - 9 - 20) / 4 = 4 in one window.
+    region); so one write alone costs 2 + 23 + 2 + 3 = 30 with three regions (``run_cost``),
+    and the default budget of 45 replays (45 - 7 - 19) // 4 = 4 in one window.
     """
     return (2 + record_batches + 3 + (region_count - 1) + 1 + lookups + order_cost(region_count)
             + write_cost(region_count) * writes)
@@ -606,7 +632,8 @@ class _Run:
         return max(0.0, min(self.config.wall_seconds, limit))
 
     def _allowance(self) -> int:
-        """Subrequests the next window may spend: all but the run's end and the keep-alive's reserve."""
+        """Subrequests the next window may spend: all but the run's end, the wake reserve (more
+        than one region) and the keep-alive's reserve."""
         return self.budget.remaining - RUN_RESERVE - _wake_reserve(len(self.regions.names)) - self.keepalive_reserve
 
     def _affordable_writes(self) -> int:
@@ -719,9 +746,11 @@ class _Run:
         writes still queued, and the next run stores the markers again (a resumed record)."""
         newest: dict[str, str] = {}
         for record in synced:
-            candidates = [record.id, newest.get(record.resource) or "", window.applied.get(record.resource) or ""]
-            if record.superseded_by and record.superseded_by == window.applied.get(record.resource):
-                candidates.remove(record.id)  # outdated: the marker already holds what is newer
+            # A superseded write (outdated by the marker, or coalesced into a newer write) is
+            # not what the origin has: the write that superseded it is, also when the record
+            # was resumed (``window.applied`` then does not hold its resource's marker).
+            candidates = [record.superseded_by or record.id, newest.get(record.resource) or "",
+                          window.applied.get(record.resource) or ""]
             newest[record.resource] = max(candidates)
         newest = {resource: write_id for resource, write_id in newest.items() if write_id}
         if newest:
@@ -745,7 +774,7 @@ class _Run:
                 return "drained"
 
     async def _window(self, fresh: list[tuple[str, float]], allowance: int) -> str | None:
-        """One window (module docstring, steps 2-8) over ``fresh``: (id, score) in queue order.
+        """One window (module docstring, steps 2-10) over ``fresh``: (id, score) in queue order.
         Returns why the run must stop now, or None to go on."""
         started_used = self.budget.used - 1  # the SortedSetFetch
         loaded = await self.queue.load_many([write_id for write_id, _ in fresh])
@@ -814,7 +843,9 @@ class _Run:
             saves = max(1, len(record_batches(grown))) * (_rounds(records) + (2 if coalescing else 0))
             lookups = 1 if any(r.coalesced_into and r.coalesced_into not in known for r in queued) else 0
             origin = self._origin_plan(queued)
-            cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
+            # A SetIf per distinct entry here and, for a synced write, per other region's copy.
+            cleanups = (len({r.entry_key for r in records}) * region_count
+                        + sum(isinstance(x, RecordFormatError) for _, x in items))
             cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
                 return items, cost, origin
