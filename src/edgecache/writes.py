@@ -345,6 +345,9 @@ class Settlement:
     """Seconds until the retry may go (QUEUED only)."""
     permanent: bool = False
     """FAILED because the origin refused it (a non-transient answer), not attempts used up."""
+    held: bool = False
+    """QUEUED again without an attempt: the write it is ``based_on`` has not settled yet
+    (:func:`precondition`'s WAIT). Its resource waits as after a retry; no backoff."""
 
 
 def settle(
