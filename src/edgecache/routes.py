@@ -22,6 +22,11 @@ default) sends only the newest of several waiting PUT/DELETE writes to one resou
 ``bulk_url`` (with ``bulk_max``, default 25, at most 100) sends up to that many writes in
 one POST. Both are refused on other modes: nothing is queued there.
 
+``conflicts`` (off unless set; ``"etag"`` is the one value, ``write-behind`` routes only)
+turns on lost-update detection: each queued write is replayed with ``If-Match`` naming the
+representation it was based on, and the origin's ``412`` makes it a ``conflict`` (README
+"Lost updates"; ``writes.precondition``).
+
 Errors: :class:`RouteError` (a ``ValueError``) says what is wrong with which rule and, where
 there is one, the specific fix.
 """
@@ -34,13 +39,14 @@ from urllib.parse import urlsplit
 
 from .router import match_path
 
-__all__ = ["Route", "RouteError", "MODES", "LIVE_MODES", "BULK_MAX_DEFAULT", "BULK_MAX_LIMIT", "parse_routes",
+__all__ = ["Route", "RouteError", "MODES", "LIVE_MODES", "CONFLICT_MODES", "BULK_MAX_DEFAULT", "BULK_MAX_LIMIT", "parse_routes",
            "match_route"]
 
 MODES = ("cache", "write-behind", "pass")
 LIVE_MODES = ("public", "token")
+CONFLICT_MODES = ("etag",)
 _KEYS = {"pattern", "mode", "ttl", "max_ttl", "force_ttl", "key_headers", "per_user", "replay_headers", "l1_ttl",
-         "live", "write_content_types", "coalesce", "bulk_url", "bulk_max"}
+         "live", "write_content_types", "coalesce", "bulk_url", "bulk_max", "conflicts"}
 DEFAULT_WRITE_CONTENT_TYPES = ("application/json", "application/merge-patch+json")
 _MAX_TTL = 86400  # Momento caps item TTLs at 24 h (momento.md §5)
 L1_MAX_TTL = 60
@@ -92,6 +98,9 @@ class Route:
     ORIGIN_URL ("/api/_bulk") or a full http(s) URL. None: one request per write."""
     bulk_max: int = BULK_MAX_DEFAULT
     """Most writes in one bulk request."""
+    conflicts: str | None = None
+    """Lost-update detection: None (off) or "etag" (a queued write is replayed with If-Match
+    naming the representation it was based on; the origin's 412 makes it a conflict)."""
 
     def matches(self, path: str) -> bool:
         return match_path(self.pattern, path) is not None
@@ -168,6 +177,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
         if not isinstance(types, list) or not all(isinstance(t, str) and "/" in t for t in types):
             raise RouteError(f"{where}: write_content_types must be a list of media types such as application/json")
         coalesce, bulk_url, bulk_max = _sync_options(rule, where, mode)
+        conflicts = _conflicts_option(rule, where, mode)
         routes.append(
             Route(
                 pattern=pattern,
@@ -184,6 +194,7 @@ def parse_routes(raw: str) -> tuple[Route, ...]:
                 coalesce=coalesce,
                 bulk_url=bulk_url,
                 bulk_max=bulk_max,
+                conflicts=conflicts,
             )
         )
     return tuple(routes)
@@ -215,6 +226,20 @@ def _sync_options(rule: dict, where: str, mode: str) -> tuple[bool, str | None, 
                          f"and mode {mode!r} queues none",
                          f"use mode \"write-behind\" for this rule, or remove {' and '.join(used)}")
     return coalesce, bulk_url, bulk_max
+
+
+def _conflicts_option(rule: dict, where: str, mode: str) -> str | None:
+    """``conflicts``: None (off) or "etag", on write-behind routes only."""
+    conflicts = rule.get("conflicts")
+    if conflicts is None:
+        return None
+    if conflicts not in CONFLICT_MODES:
+        raise RouteError(f"{where} has conflicts {conflicts!r}; the only kind of lost-update detection is \"etag\"",
+                         'write "conflicts": "etag" (replays send If-Match; a 412 is a conflict), or leave it out (off)')
+    if mode != "write-behind":
+        raise RouteError(f"{where}: conflicts applies to queued writes only, and mode {mode!r} queues none",
+                         'use mode "write-behind" for this rule, or remove conflicts')
+    return conflicts
 
 
 def match_route(routes: tuple[Route, ...], path: str) -> Route | None:

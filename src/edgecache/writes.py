@@ -30,6 +30,14 @@ PATCH or a conditional write depends on the state before it), and :func:`may_hav
 what a newer write's failure allows for the older ones: sent after all, or dead-lettered
 with it (:func:`fail_with`).
 
+Lost-update detection (a route's ``conflicts: "etag"``) adds no state either: a write is
+sent with ``If-Match`` naming the representation it was based on, and the origin's ``412``
+makes it FAILED at once with ``conflict`` set (:func:`settle`; ``public_view`` says
+``"conflict"``). A write based on the user's own pending write (``based_on``) learns that
+ETag only at replay time, from the base's record: :func:`precondition` decides whether it is
+sent (with the base's ``origin_etag``), waits, or is a conflict itself without being sent
+(:func:`conflict_with`), because its base never reached the origin.
+
 The record is stored as JSON under ``write:<id>`` (see ``keys``). The body is base64 so
 binary writes survive; ``headers`` are only the ones chosen for replay, never all of them.
 
@@ -80,6 +88,10 @@ __all__ = [
     "outdated",
     "may_have_applied",
     "fail_with",
+    "Precondition",
+    "precondition",
+    "conflict_with",
+    "with_if_match",
 ]
 
 MOMENTO_ITEM_BYTES = 5 * 1024 * 1024
@@ -196,6 +208,15 @@ class WriteRecord:
     """The newer write whose sync made this one unnecessary (coalescing): SYNCED without being sent."""
     coalesced_into: str | None = None
     """QUEUED only: the newer write sent in this one's place (:func:`bind`); its fate settles this one."""
+    based_on: str | None = None
+    """On a ``conflicts: "etag"`` route, the user's own pending write this one was made on top
+    of (the dirty entry the edge found): its replay is checked against what that write left at
+    the origin (:func:`precondition`)."""
+    origin_etag: str | None = None
+    """The ETag of the origin's 2xx that synced this write: the If-Match of a write based on it."""
+    conflict: bool = False
+    """FAILED because the resource changed under it: the origin answered 412 to its If-Match,
+    or the write it was based on never reached the origin (:func:`conflict_with`)."""
 
     def to(self, target: WriteState, **changes) -> "WriteRecord":
         """A copy in state ``target``; raises :class:`IllegalTransition` for an illegal move."""
@@ -205,9 +226,12 @@ class WriteRecord:
 
     def public_view(self) -> dict:
         """What ``GET /_edge/writes/{id}`` shows: status and timings, never the payload."""
+        status = WriteState.QUEUED.value if self.state is WriteState.REPLAYING else self.state.value
+        if self.state is WriteState.FAILED and self.conflict:
+            status = "conflict"  # a dead letter like any failed write, but the user must re-read, not retry
         view = {
             "write_id": self.id,
-            "status": WriteState.QUEUED.value if self.state is WriteState.REPLAYING else self.state.value,
+            "status": status,
             "method": self.method,
             "region": self.region,
             "received_at": self.received_at,
@@ -244,6 +268,12 @@ class WriteRecord:
             data["superseded_by"] = self.superseded_by
         if self.coalesced_into is not None:
             data["coalesced_into"] = self.coalesced_into
+        if self.based_on is not None:
+            data["based_on"] = self.based_on
+        if self.origin_etag is not None:
+            data["origin_etag"] = self.origin_etag
+        if self.conflict:
+            data["conflict"] = True
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -281,6 +311,9 @@ class WriteRecord:
             origin_status=data.get("origin_status"),
             superseded_by=data.get("superseded_by"),
             coalesced_into=data.get("coalesced_into"),
+            based_on=data.get("based_on"),
+            origin_etag=data.get("origin_etag"),
+            conflict=data.get("conflict") is True,
         )
 
 
@@ -342,6 +375,9 @@ class Settlement:
     """Seconds until the retry may go (QUEUED only)."""
     permanent: bool = False
     """FAILED because the origin refused it (a non-transient answer), not attempts used up."""
+    held: bool = False
+    """QUEUED again without an attempt: the write it is ``based_on`` has not settled yet
+    (:func:`precondition`'s WAIT). Its resource waits as after a retry; no backoff."""
 
 
 def settle(
@@ -358,7 +394,10 @@ def settle(
     """The move an origin outcome leads to, for a REPLAYING record.
 
     ``response`` is None when the origin could not be reached (``error`` says why, as it
-    does for a failed answer). 2xx → SYNCED; a non-transient status → FAILED at once; a
+    does for a failed answer). 2xx → SYNCED, keeping the answer's ETag (``origin_etag``); a
+    412 to a write that carries If-Match → FAILED at once with ``conflict`` (RFC 9110
+    §13.1.1: the resource is no longer the representation the write was based on); another
+    non-transient status → FAILED at once; a
     transient failure → FAILED once ``max_attempts`` are used up, else QUEUED with
     ``next_attempt_at`` after the backoff (``random`` is only drawn then). A Retry-After is
     read on 429 and 503 only, the statuses RFC 9110 §10.2.3 names it for.
@@ -366,7 +405,16 @@ def settle(
     attempts = replaying.attempts + 1
     if response is not None and response.ok:
         return Settlement(replaying.to(WriteState.SYNCED, attempts=attempts, finished_at=now,
-                                       origin_status=response.status, last_error=None))
+                                       origin_status=response.status, last_error=None,
+                                       origin_etag=response.headers.get("etag")))
+    if response is not None and response.status == 412 and "if-match" in Headers(replaying.headers):
+        body = response.body[:200].decode("utf-8", errors="replace")
+        tag = Headers(replaying.headers).get("if-match")
+        return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now, origin_status=412,
+                                       conflict=True,
+                                       last_error=f"conflict: the resource changed since the representation this "
+                                                  f"write was based on (If-Match {tag}); origin answered 412: {body}"),
+                          permanent=True)
     if response is not None and not is_transient(response.status):
         body = response.body[:200].decode("utf-8", errors="replace")
         return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now,
@@ -392,8 +440,8 @@ def is_coalescable(record: WriteRecord) -> bool:
     DELETE replaces the whole resource, whatever was there. A PATCH applies to the state
     before it (RFC 7396 §1) and a conditional write tests it (RFC 9110 §13.1), so neither is
     ever skipped nor lets an older write be skipped; POST creates, it does not replace."""
-    if record.method not in ("PUT", "DELETE"):
-        return False
+    if record.method not in ("PUT", "DELETE") or record.based_on is not None:
+        return False  # a based_on write is conditional too: its If-Match comes at replay time
     names = {name.lower() for name, _ in record.headers}
     return not names.intersection(CONDITIONAL_HEADERS)
 
@@ -447,3 +495,67 @@ def fail_with(older: WriteRecord, newer_id: str, now: float) -> WriteRecord:
     return older.to(WriteState.FAILED, finished_at=now, origin_status=None, coalesced_into=None,
                     last_error=f"not sent: coalesced into the newer write {newer_id}, which did not sync; "
                                f"sending this older one now could undo that write or later ones at the origin")
+
+
+# -- lost-update detection (a route's ``conflicts: "etag"``) ---------------------------------
+
+SEND, WAIT, CONFLICT = "send", "wait", "conflict"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What the replay does with a write, and why (the reason is logged)."""
+
+    action: str
+    """SEND (with ``if_match`` when not None), WAIT (stay queued, holding back its resource) or
+    CONFLICT (dead-lettered unsent, :func:`conflict_with`)."""
+    reason: str
+    if_match: str | None = None
+    checked: bool = True
+    """False for a SEND the origin cannot check: the base left no ETag to compare with."""
+
+
+def precondition(record: WriteRecord, base: WriteRecord | None) -> Precondition:
+    """Whether ``record`` may be sent now, given the stored record of the write it is
+    ``based_on`` (None: no such record any more).
+
+    The base is the user's own earlier write to the same resource in the same region (the
+    edge's dirty entry is per region), so it is earlier in the same queue and settles first:
+
+        base SYNCED with origin_etag   send, If-Match: that ETag (what the base left there)
+        base SYNCED without one        send unchecked (the origin gave nothing to compare)
+        base FAILED (conflict or not)  conflict, not sent: what it was based on never
+                                       reached the origin
+        base QUEUED                    wait (it goes first, being earlier in the queue)
+        base gone (expired)            send unchecked
+    """
+    if record.based_on is None:
+        return Precondition(SEND, "not based on a pending write", checked=False)
+    base_id = record.based_on
+    if base is None:
+        return Precondition(SEND, f"sent unchecked: the write it was based on ({base_id}) has no record any more",
+                            checked=False)
+    if base.state is WriteState.SYNCED:
+        if base.origin_etag:
+            return Precondition(SEND, f"based on write {base_id}, synced as ETag {base.origin_etag}",
+                                if_match=base.origin_etag)
+        return Precondition(SEND, f"sent unchecked: the origin gave no ETag for write {base_id} it was based on",
+                            checked=False)
+    if base.state is WriteState.FAILED:
+        why = "a conflict" if base.conflict else "refused or given up"
+        return Precondition(CONFLICT, f"not sent: based on write {base_id}, which did not reach the origin ({why}); "
+                                      f"this write changes a version the origin never had")
+    return Precondition(WAIT, f"based on write {base_id}, which is still queued")
+
+
+def conflict_with(record: WriteRecord, decided: Precondition, now: float) -> WriteRecord:
+    """``record`` (REPLAYING) dead-lettered as a conflict without being sent (``decided`` is
+    :func:`precondition`'s CONFLICT): attempts unchanged, no origin status, like :func:`fail_with`."""
+    if decided.action != CONFLICT:
+        raise ValueError(f"write {record.id}: precondition says {decided.action}, not conflict")
+    return record.to(WriteState.FAILED, finished_at=now, origin_status=None, conflict=True, last_error=decided.reason)
+
+
+def with_if_match(record: WriteRecord, etag: str) -> WriteRecord:
+    """``record`` as sent with ``If-Match: <etag>``; the record keeps it (what the origin judged)."""
+    return replace(record, headers=tuple(Headers(record.headers).set("if-match", etag)))

@@ -190,3 +190,41 @@ def test_bad_sync_options_say_what_and_how_to_fix(options: dict, words: list[str
         assert word in str(info.value)
     for word in fix_words:
         assert word in info.value.fix
+
+
+# -- lost-update detection (conflicts) ----------------------------------------------------------
+
+
+def test_conflicts_is_off_unless_set_and_etag_on_write_behind_routes() -> None:
+    plain, checked = parse_routes(rules({"pattern": "/a/*", "mode": "write-behind"},
+                                        {"pattern": "/b/*", "mode": "write-behind", "conflicts": "etag"}))
+    assert (plain.conflicts, checked.conflicts) == (None, "etag")
+
+
+@pytest.mark.parametrize(
+    "options, words, fix_words",
+    [
+        ({"mode": "write-behind", "conflicts": "ETag"}, ["rule 2", "conflicts 'ETag'", '"etag"'], ['"conflicts": "etag"']),
+        ({"mode": "write-behind", "conflicts": True}, ["rule 2", "conflicts True"], ['"etag"', "leave it out"]),
+        ({"mode": "write-behind", "conflicts": "version"}, ["conflicts 'version'"], ['"etag"']),
+        ({"mode": "cache", "conflicts": "etag"}, ["rule 2", "conflicts", "'cache'"], ["write-behind", "remove conflicts"]),
+        ({"mode": "pass", "conflicts": "etag"}, ["rule 2", "'pass'"], ["write-behind"]),
+    ],
+)
+def test_bad_conflicts_say_which_rule_what_and_how_to_fix(options: dict, words: list[str], fix_words: list[str]) -> None:
+    with pytest.raises(RouteError) as info:
+        parse_routes(rules({"pattern": "/ok/*", "mode": "cache"}, {"pattern": "/a/*", **options}))
+    for word in words:
+        assert word in str(info.value)
+    for word in fix_words:
+        assert word in info.value.fix
+
+
+def test_a_bad_conflicts_reaches_the_config_error_with_its_fix() -> None:
+    from edgecache.config import ConfigError, load_config
+    from tests.world import env, worker_env
+
+    base = worker_env("http://origin.test", "t", "http://m.test", ("us-east-1",), "c", "a")
+    with pytest.raises(ConfigError) as info:
+        load_config(env(base, ROUTES=rules({"pattern": "/a/*", "mode": "cache", "conflicts": "etag"})))
+    assert info.value.variable == "ROUTES" and "remove conflicts" in info.value.fix

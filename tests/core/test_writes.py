@@ -128,6 +128,9 @@ records = st.builds(
     origin_status=st.none() | st.integers(100, 599),
     superseded_by=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
     coalesced_into=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
+    based_on=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=24),
+    origin_etag=st.none() | st.text(min_size=1, max_size=30),
+    conflict=st.booleans(),
 )
 
 
@@ -197,8 +200,8 @@ def test_failed_view_says_why() -> None:
 
 
 @given(records)
-def test_public_view_status_is_one_of_three(write: WriteRecord) -> None:
-    assert write.public_view()["status"] in ("queued", "synced", "failed")
+def test_public_view_status_is_one_of_four(write: WriteRecord) -> None:
+    assert write.public_view()["status"] in ("queued", "synced", "failed", "conflict")
     assert "body" not in write.public_view() and "headers" not in write.public_view()
 
 
@@ -410,3 +413,100 @@ def test_bind_stores_the_older_write_queued_and_tied_to_the_newer_one() -> None:
     # Settling it unties it again.
     assert supersede(stored.to(R), newer_synced(older), NOW).coalesced_into is None
     assert fail_with(stored.to(R), newer.id, NOW).coalesced_into is None
+
+
+# -- lost-update detection (conflicts: "etag") -----------------------------------------------
+
+from dataclasses import replace  # noqa: E402
+
+from edgecache.writes import CONFLICT, SEND, WAIT, conflict_with, precondition, with_if_match  # noqa: E402
+
+CONDITIONAL = (("content-type", "application/json"), ("if-match", '"v1"'))
+
+
+def test_a_412_to_an_if_match_write_is_a_permanent_conflict_shown_as_such() -> None:
+    sent = record(headers=CONDITIONAL).to(R)
+    done = settle(sent, Response(412, Headers(), b'{"error":"If-Match does not match"}'), "origin answered 412",
+                  now=NOW + 1, random=never, **LIMITS)
+    assert done.permanent and (done.record.state, done.record.conflict, done.record.origin_status) == (F, True, 412)
+    assert '"v1"' in done.record.last_error and "If-Match does not match" in done.record.last_error
+    view = done.record.public_view()
+    assert view["status"] == "conflict" and view["reason"] == done.record.last_error
+    assert WriteRecord.decode(done.record.encode()).conflict is True
+
+
+def test_a_412_without_if_match_is_an_ordinary_refusal() -> None:
+    unconditional = settle(replaying(), Response(412), "origin answered 412", now=NOW, random=never, **LIMITS)
+    assert unconditional.permanent and unconditional.record.conflict is False
+    assert unconditional.record.public_view()["status"] == "failed"
+
+
+def test_a_transient_answer_to_an_if_match_write_is_no_conflict() -> None:
+    retried = settle(record(headers=CONDITIONAL).to(R), Response(503), "origin answered 503", now=NOW,
+                     random=lambda: 0.5, **LIMITS)
+    assert retried.record.state is Q and retried.record.conflict is False
+
+
+def test_a_sync_keeps_the_origins_etag_and_only_then_stores_it() -> None:
+    synced = settle(replaying(), Response(200, Headers({"etag": '"v2"'})), "", now=NOW, random=never, **LIMITS)
+    assert synced.record.origin_etag == '"v2"'
+    assert WriteRecord.decode(synced.record.encode()).origin_etag == '"v2"'
+    bare = settle(replaying(), Response(204), "", now=NOW, random=never, **LIMITS).record
+    assert bare.origin_etag is None
+    data = json.loads(bare.encode())
+    assert not {"origin_etag", "based_on", "conflict"} & set(data)  # absent unless set: older readers never see them
+
+
+def test_based_on_round_trips_and_makes_a_write_unfit_for_coalescing() -> None:
+    chained = record(based_on=new_write_id(NOW - 1, "0000beef"))
+    assert WriteRecord.decode(chained.encode()).based_on == chained.based_on
+    assert json.loads(chained.encode())["based_on"] == chained.based_on
+    assert is_coalescable(chained) is False and is_coalescable(record()) is True
+
+
+BASE_ID = new_write_id(NOW - 5, "0000base")
+
+
+def base(state: WriteState, **changes) -> WriteRecord:
+    queued = record(id=BASE_ID)
+    if state is Q:
+        return replace(queued, **changes)
+    return queued.to(R).to(state, finished_at=NOW - 1, **changes)
+
+
+@pytest.mark.parametrize("stored, action, if_match, checked", [
+    (base(S, origin_status=200, origin_etag='"v7"'), SEND, '"v7"', True),
+    (base(S, origin_status=204), SEND, None, False),                       # the origin gave no ETag
+    (base(S, superseded_by="f" * 28), SEND, None, False),                  # coalesced: never sent itself
+    (base(F, origin_status=412, conflict=True, last_error="conflict"), CONFLICT, None, True),
+    (base(F, origin_status=409, last_error="refused"), CONFLICT, None, True),
+    (base(F, attempts=4, last_error="gave up"), CONFLICT, None, True),
+    (base(Q), WAIT, None, True),
+    (None, SEND, None, False),                                              # expired
+])
+def test_precondition_of_a_write_based_on_a_pending_one(stored, action: str, if_match, checked: bool) -> None:
+    chained = record(based_on=BASE_ID, id=new_write_id(NOW, "0000c4a1"))
+    decided = precondition(chained, stored)
+    assert (decided.action, decided.if_match, decided.checked) == (action, if_match, checked)
+    assert BASE_ID in decided.reason
+
+
+def test_a_write_based_on_nothing_is_sent_as_it_is() -> None:
+    decided = precondition(record(headers=CONDITIONAL), None)
+    assert (decided.action, decided.if_match) == (SEND, None)
+
+
+def test_a_write_whose_base_failed_is_a_conflict_unsent() -> None:
+    chained = record(based_on=BASE_ID, attempts=1).to(R)
+    decided = precondition(chained, base(F, conflict=True, last_error="conflict"))
+    done = conflict_with(chained, decided, NOW + 2)
+    assert (done.state, done.conflict, done.attempts, done.origin_status, done.finished_at) == (F, True, 1, None, NOW + 2)
+    assert done.public_view()["status"] == "conflict" and BASE_ID in done.public_view()["reason"]
+    with pytest.raises(ValueError, match="not conflict"):
+        conflict_with(chained, precondition(chained, None), NOW)
+
+
+def test_with_if_match_sets_one_if_match_header() -> None:
+    sent = with_if_match(record(headers=CONDITIONAL), '"v9"')
+    assert Headers(sent.headers).get_all("if-match") == ['"v9"']
+    assert Headers(sent.headers).get("content-type") == "application/json"

@@ -265,7 +265,8 @@ def test_a_failing_momento_region_still_serves_reads_from_the_origin(stack):
 
 def test_an_operator_can_list_retry_and_discard_dead_letters(stack):
     path, url = item_url(stack)
-    # A conditional write the origin refuses (412): permanent, so it is dead-lettered at once.
+    # A conditional write the origin refuses (412): permanent, so it is dead-lettered at once,
+    # and shown as a conflict (the resource is not the version its If-Match names).
     put = http("PUT", url, json_body={"v": 1}, headers={"if-match": '"no-such-version"', "x-edge-country": "US"})
     write_id = put.json()["write_id"]
     status_url = stack.urls["edge"] + put.headers["location"]
@@ -275,7 +276,7 @@ def test_an_operator_can_list_retry_and_discard_dead_letters(stack):
                           what=f"the write to be {wanted}")
 
     stack.trigger_cron("sync")
-    assert "412" in write_status("failed")["reason"]
+    assert "412" in write_status("conflict")["reason"]
     assert origin_item(stack, path) is None
     assert write_id in json.dumps(http("GET", stack.urls["sync"] + "/_edge/dlq", headers=ADMIN).json())
     assert http("GET", stack.urls["sync"] + "/_edge/dlq").status == 401
@@ -290,7 +291,7 @@ def test_an_operator_can_list_retry_and_discard_dead_letters(stack):
     refusals = lambda: [line for line in stack.logs("sync").splitlines()  # noqa: E731
                         if "replay.dead_lettered" in line and write_id in line]
     eventually(lambda: len(refusals()) == 2, what="the retried write to be refused again")
-    write_status("failed")
+    write_status("conflict")
 
     discarded = http("DELETE", stack.urls["sync"] + f"/_edge/dlq/{write_id}", headers=ADMIN)
     assert discarded.status == 204

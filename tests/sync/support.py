@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -114,6 +115,14 @@ class FakeOrigin:
     faults: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     always: str | None = None
     """A fault for every request while set (the property test's "origin is down")."""
+    etags: bool = False
+    """Answer a PUT with the stored body's ETag and judge If-Match (RFC 9110 §13.1.1: 412 when
+    it names another representation, or none exists), as devstack/origin does. Off by
+    default: the other tests send If-Match as an opaque barrier."""
+
+    @staticmethod
+    def etag_of(body: bytes) -> str:
+        return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
     def fail(self, mode: str, *, times: int = 1, write_id: str | None = None, retry_after: str | None = None) -> None:
         self.faults += [(mode, write_id, retry_after)] * times
@@ -198,11 +207,17 @@ class FakeOrigin:
             self.replayed[key] += 1
             return Response(answer.status, answer.headers.set("idempotent-replayed", "true"), answer.body)
         resource = urlsplit(request.url).path
+        if_match = request.headers.get("if-match") if self.etags else None
+        current = self.state.get(resource)
         if status is not None:
             response = Response(status, Headers(), REFUSAL_BODY)
+        elif if_match is not None and (current is None or if_match.strip() not in ("*", self.etag_of(current[1]))):
+            response = Response(412, Headers({"content-type": "application/json"}),
+                                b'{"error":"If-Match does not match the current item"}')
         elif request.method == "PUT":
             self.state[resource] = (key or "", request.body)
-            response = Response(200, Headers({"content-type": "application/json"}), request.body)
+            headers = {"content-type": "application/json", **({"etag": self.etag_of(request.body)} if self.etags else {})}
+            response = Response(200, Headers(headers), request.body)
         elif request.method == "DELETE":
             self.state.pop(resource, None)
             response = Response(204)
@@ -319,7 +334,7 @@ class World(LogRecorder):
 
     async def edge_write(
         self, method: str, path: str, body: bytes = b"", region: str = REGIONS[0], *, dirty_entry: bool = True,
-        headers: tuple[tuple[str, str], ...] = (),
+        headers: tuple[tuple[str, str], ...] = (), based_on: str | None = None,
     ) -> WriteRecord:
         """Queue a write exactly as the edge does: record first, then its id in the queue
         (score = its receive stamp's ms, by the region's clock with its ``skew``), and the
@@ -340,6 +355,7 @@ class World(LogRecorder):
             entry_key=key,
             resource=normalise_url(path),
             entry_ttl=ENTRY_TTL,
+            based_on=based_on,
         )
         queue = self.queue(region)
         await queue.save(record)

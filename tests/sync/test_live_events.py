@@ -108,3 +108,13 @@ async def test_writes_coalesced_into_a_newer_one_publish_nothing_of_their_own():
     assert summary.synced == 2 and (await world.queue(US).load(older.id)).superseded_by == newest.id
     assert [(e["type"], e["write_id"]) for e in hub.events("us/9")] == [
         ("write.synced", newest.id), ("changed", newest.id)]
+
+
+async def test_a_conflict_publishes_write_conflict_instead_of_write_failed():
+    world, app, hub = live_app()
+    world.origin.etags = True
+    stale = await world.edge_write("PUT", "/us/9", b'{"n":1}', region=US, headers=(("if-match", '"gone"'),))
+    [summary] = await app._drain([US])
+    assert summary.dead_lettered == 1
+    [event] = hub.events("us/9")
+    assert (event["type"], event["write_id"], event["data"]) == ("write.conflict", stale.id, {"status": 412})

@@ -18,6 +18,9 @@ per invocation), asserted by ``tests/edge``:
                                  ~190 KB: 3, the entry and the record as two REST Sets
                                  (``queue.SHARED_BATCH_BYTES``: gRPC-web copies big values)
     write (PATCH)            3   Get of the cached representation, then the same 2 (+1 publish)
+    write, ``conflicts``     +1  a Get of the cached entry before the 2 (what the write was based
+                                 on, ``lost_updates``); none when the client sent If-Match, and
+                                 none for a PATCH (it reuses the Get it made anyway)
     write that cannot queue  4   the 2, SortedSetRemove, origin    (+1 entry Delete, waitUntil)
     pass through             1   origin
     unsafe pass through      1   origin  (+1 Delete per invalidated URL and region, in waitUntil)
@@ -78,7 +81,7 @@ from ..router import Router
 from ..routes import Route, match_route
 from ..hlc import HybridClock
 from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
-from . import write_body
+from . import lost_updates, write_body
 from .colo_cache import ColoCache
 from .cache_policy import Decision, cache_status, credential_of, request_decision, storage_decision
 from . import request_directives
@@ -508,16 +511,18 @@ class EdgeApp:
         key = entry_key(request.url, request.headers, route.key_headers)
         now = self.clock()
 
+        read: CachedEntry | None = None  # the entry a PATCH read (the write's base reuses it)
         if request.method == "PATCH":
             prepared = await self._patched_entry(request, client, region, key, now)
             if prepared is None:
                 return await self._pass_through(request, detail="patch-needs-cached-json", kind="bypass")
-            status, headers, body = prepared
+            status, headers, body, read = prepared
         elif request.method == "PUT":
             content_type = request.headers.get("content-type") or "application/octet-stream"
             status, headers, body = 200, Headers({"content-type": content_type}), request.body
         else:  # DELETE
             status, headers, body = 404, Headers({"content-type": "application/json"}), _TOMBSTONE_BODY
+        base = await self._write_base(request, route, client, region, key, read)
 
         split = urlsplit(request.url)
         # The receive stamp: every region's sync orders this resource's writes by it (the
@@ -532,13 +537,14 @@ class EdgeApp:
             id=write_id,
             method=request.method,
             path=split.path + ("?" + split.query if split.query else ""),
-            headers=self._replay_headers(request, route),
+            headers=self._replay_headers(request, route) + base.replay_headers(),
             body=request.body,
             received_at=now,
             region=region,
             entry_key=key,
             resource=split.path,
             entry_ttl=route.ttl,
+            based_on=base.based_on,
         )
         queue = self.regions.queue(region)
         message = json.dumps({"region": region, "write_id": write_id}, separators=(",", ":"))
@@ -569,7 +575,8 @@ class EdgeApp:
             if channel is not None:
                 background(publish_event(self.live, self.log, channel, "write.queued",
                                          write_id=write_id, region=region, data={"method": request.method}))
-        self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path)
+        self.log("write.queued", region=region, write_id=write_id, method=request.method, path=split.path,
+                 **({"base": base.reason} if route.conflicts else {}))
         body_json = {"write_id": write_id, "status": WriteState.QUEUED.value, "region": region}
         return json_response(202, body_json, Headers({"location": f"/_edge/writes/{write_id}"}))
 
@@ -582,9 +589,9 @@ class EdgeApp:
             self.log("write.publish_failed", level="warning", region=region, write_id=write_id, error=str(exc))
 
     async def _patched_entry(self, request: Request, client, region: str, key: str, now: float):
-        """(status, headers, body) of the representation after a merge patch, or None when the
-        PATCH must pass through (not a merge patch, nothing JSON cached); raises ``Answer`` (400)
-        when the patch is not JSON."""
+        """(status, headers, body, cached entry) of the representation after a merge patch, or
+        None when the PATCH must pass through (not a merge patch, nothing JSON cached); raises
+        ``Answer`` (400) when the patch is not JSON."""
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type != MERGE_PATCH:
             return None  # other patch formats only the origin understands
@@ -610,7 +617,24 @@ class EdgeApp:
             return None
         patched = json.dumps(apply_merge_patch(current, patch), separators=(",", ":")).encode()
         headers = Headers([(k, v) for k, v in cached.headers if k not in ("etag", "last-modified", "age")])
-        return 200, headers, patched
+        return 200, headers, patched, cached
+
+    async def _write_base(self, request: Request, route: Route, client, region: str, key: str,
+                          read: CachedEntry | None) -> lost_updates.Base:
+        """What this write was based on (``lost_updates.base_of``) on a ``conflicts: "etag"``
+        route; nothing elsewhere. One Get of the entry under ``key``, before the record is
+        saved, only for a PUT/DELETE whose client sent no If-Match: a PATCH passes the entry
+        it read (``read``). A Momento error costs the check, not the write: it goes unchecked."""
+        if route.conflicts != "etag":
+            return lost_updates.Base("no lost-update detection on this route")
+        if read is None and "if-match" not in request.headers:
+            try:
+                read = lost_updates.entry_of(await client.get(key))
+            except MomentoError as exc:
+                self.log("cache.unavailable", level="warning", region=region, operation="get", error=str(exc),
+                         reason="the write's base is unknown: it is queued unchecked")
+                return lost_updates.Base("unchecked: the cache could not be read")
+        return lost_updates.base_of(request.headers, read)
 
     def _replay_headers(self, request: Request, route: Route) -> tuple[tuple[str, str], ...]:
         """Only the headers the origin needs to apply the write: the representation's own,

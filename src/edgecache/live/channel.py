@@ -23,7 +23,9 @@ from typing import Any, Iterable
 
 __all__ = ["EVENT_TYPES", "Channel", "Event", "Limits", "LiveError", "Refusal", "channel_for_path", "check_channel", "parse_since"]
 
-EVENT_TYPES = ("write.queued", "write.synced", "write.failed", "changed", "message")
+EVENT_TYPES = ("write.queued", "write.synced", "write.failed", "write.conflict", "changed", "message")
+"""``write.conflict`` (a route's ``conflicts: "etag"``): the write was not applied because the
+resource changed under it; a subscriber re-reads it (``sync.live_events``)."""
 # Unreserved characters of RFC 3986 §2.3, in '/'-separated non-empty segments: a channel
 # name is a path that needs no percent-encoding, so it survives URLs and idFromName alike.
 _CHANNEL = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")

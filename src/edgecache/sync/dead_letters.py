@@ -196,8 +196,11 @@ async def retry(
     # safe when an earlier attempt may have been applied (attempts used up on timeouts):
     # the origin answers with its stored reply, not a second write. It also means an
     # origin that stored its refusal of the write answers that refusal again.
+    # A conflict is retried like any dead letter (its If-Match or ``based_on`` stays: the
+    # check is part of the write), so it is most likely a conflict again; the user's way out
+    # is to read the resource and write again.
     queued = record.to(WriteState.QUEUED, attempts=0, next_attempt_at=0.0, last_error=None,
-                       finished_at=None, origin_status=None)
+                       finished_at=None, origin_status=None, conflict=False)
     queue = regions.queue(region)
     # The region's lease keeps replays out while the write moves between the sets
     # (see WriteQueue.requeue); a run in progress means "try again shortly".

@@ -5,6 +5,8 @@ After a write settles (``replay._Run._refresh_entries``, the one hook), a route 
 
     synced        write.synced, then changed       2 Durable Object calls
     dead-lettered write.failed                     1
+    a conflict    write.conflict                   1   (``conflicts: "etag"``: the resource
+                                                       changed under the write; re-read it)
 
 Each call is a subrequest, counted against the run's budget, and only spent out of what the
 run can spare (the budget beyond its end-of-run reserve): a run never gives up a write or
@@ -55,7 +57,10 @@ def settled_hook(config: Config, hub: LiveHub | None, budget: SubrequestBudget, 
         except LiveError:
             return  # a path no channel can name: nobody can be subscribed to it
         synced = record.state is WriteState.SYNCED
-        events = ["write.synced", "changed"] if synced else ["write.failed"]
+        if synced:
+            events = ["write.synced", "changed"]
+        else:  # a conflict is a dead letter too, but its subscribers must re-read, not wait for a retry
+            events = ["write.conflict"] if record.conflict else ["write.failed"]
         if spare < len(events):
             log("live.skipped", level="warning", channel=channel, write_id=record.id,
                 reason=f"the run's budget spares {max(spare, 0)} subrequests; the events need {len(events)}")

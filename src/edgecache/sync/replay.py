@@ -152,8 +152,9 @@ from ..queue import WriteQueue, record_batches
 from ..regional import RegionalClients
 from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
-from ..writes import (RecordFormatError, Settlement, WriteRecord, WriteState, backoff_seconds,  # noqa: F401
-                      bind, origin_request, outdated, retry_after_seconds, settle, write_id_stamp)
+from ..writes import (CONFLICT, WAIT, RecordFormatError, Settlement, WriteRecord, WriteState,  # noqa: F401
+                      backoff_seconds, bind, conflict_with, origin_request, outdated, precondition,
+                      retry_after_seconds, settle, with_if_match, write_id_stamp)
 from . import bulk, ordering
 from .budget import BudgetExhausted, SubrequestBudget
 from .coalesce import Aftermath, Unit, aftermath, plan, resolve
@@ -841,7 +842,8 @@ class _Run:
             coalescing = (any(r.coalesced_into for r in queued)
                           or any(len(chain) > 1 for chain in _chains([r for r in queued if self._coalesces(r)]).values()))
             saves = max(1, len(record_batches(grown))) * (_rounds(records) + (2 if coalescing else 0))
-            lookups = 1 if any(r.coalesced_into and r.coalesced_into not in known for r in queued) else 0
+            lookups = 1 if any((r.coalesced_into and r.coalesced_into not in known)
+                               or (r.based_on and r.based_on not in known) for r in queued) else 0
             origin = self._origin_plan(queued)
             # A SetIf per distinct entry here and, for a synced write, per other region's copy.
             cleanups = (len({r.entry_key for r in records}) * region_count
@@ -968,7 +970,7 @@ class _Run:
                 await self._save_pending(window)
                 unsaved.clear()
             first = False
-            outcomes = await asyncio.gather(*(self._post(route, units) for route, units in requests))
+            outcomes = await asyncio.gather(*(self._post(route, units, window) for route, units in requests))
             for (_, units), answered in zip(requests, outcomes):
                 for unit, outcome in zip(units, answered):
                     resource = unit.resource
@@ -994,14 +996,17 @@ class _Run:
         whose newest write an interrupted run settled (resumed, SYNCED or FAILED) settles its
         older writes by that (``coalesce.aftermath``); a unit whose newest write is bound to a
         write outside the plan is settled by that write's stored record (``coalesce.resolve``;
-        one GetBatch for all such writes not read by this window, budgeted by ``_fitting``)."""
+        one GetBatch for all such writes not read by this window, budgeted by ``_fitting``).
+        The same GetBatch loads the records of the writes that sendable ones are ``based_on``
+        (``conflicts: "etag"``), for ``_post``'s ``writes.precondition``."""
         sendable = {record.id for record in records}
         planned = [r.to(WriteState.REPLAYING) if r.id in sendable else r
                    for r in window.in_order if r.id in sendable or self._coalesces(r)]
         lines = {units[0].resource: units for units in plan(planned, self._coalesces)}
         bound = {u.newest.coalesced_into for units in lines.values() for u in units
                  if u.newest.state is WriteState.REPLAYING and u.newest.coalesced_into}
-        missing = sorted(bound - set(window.stored))
+        bases = {r.based_on for r in planned if r.state is WriteState.REPLAYING and r.based_on}
+        missing = sorted((bound | bases) - set(window.stored))
         if missing:
             for write_id, loaded in zip(missing, await self.queue.load_many(missing)):
                 if isinstance(loaded, WriteRecord):
@@ -1134,13 +1139,38 @@ class _Run:
         route = self._route_of(record)
         return route is not None and route.coalesce
 
-    async def _post(self, route: Route | None, units: list[Unit]) -> list[Settlement]:
+    async def _post(self, route: Route | None, units: list[Unit], window: _Window) -> list[Settlement]:
         """One origin request for ``units``' newest writes (REPLAYING): a bulk POST to the
-        route's ``bulk_url``, or the write alone; one settlement per unit, in order."""
-        records = [unit.newest for unit in units]
-        if route is None:
-            return [self._settle(records[0], *await self._send(records[0]))]
-        return [self._settle(record, *outcome) for record, outcome in zip(records, await self._send_bulk(records, route))]
+        route's ``bulk_url``, or the write alone; one settlement per unit, in order.
+
+        A write ``based_on`` another (``conflicts: "etag"``) goes as ``writes.precondition``
+        says from that write's record in ``window.stored`` (the window's own, as settled and
+        stored before this round, or loaded by ``_plan``): with the base's ETag as If-Match
+        (the settled record keeps it), unchecked, or not at all: a conflict, dead-lettered like
+        a refusal (``writes.conflict_with``), or held back QUEUED without an attempt, which
+        holds back its resource as a retry does. Either way no request for it: no subrequest."""
+        settled: dict[int, Settlement] = {}
+        sent: list[tuple[int, WriteRecord]] = []
+        for index, record in enumerate(unit.newest for unit in units):
+            if record.based_on is None:
+                sent.append((index, record))
+                continue
+            decided = precondition(record, window.stored.get(record.based_on))
+            self.log("replay.precondition", region=self.region, write_id=record.id, based_on=record.based_on,
+                     action=decided.action, checked=decided.checked, reason=decided.reason)
+            if decided.action == CONFLICT:
+                settled[index] = Settlement(conflict_with(record, decided, self.now()), permanent=True)
+            elif decided.action == WAIT:
+                settled[index] = Settlement(record.to(WriteState.QUEUED), held=True)
+            else:
+                sent.append((index, with_if_match(record, decided.if_match) if decided.if_match else record))
+        records = [record for _, record in sent]
+        if records and route is None:
+            settled[sent[0][0]] = self._settle(records[0], *await self._send(records[0]))
+        elif records:
+            outcomes = await self._send_bulk(records, route)
+            settled.update((index, self._settle(record, *outcome)) for (index, record), outcome in zip(sent, outcomes))
+        return [settled[index] for index in range(len(units))]
 
     def _settle(self, replaying: WriteRecord, response: Response | None, error: str) -> Settlement:
         return settle(replaying, response, error, now=self.now(), max_attempts=self.config.max_attempts,
@@ -1185,7 +1215,13 @@ class _Run:
                 # The reason may quote the origin's body; the log gets the status only.
                 self.log("replay.dead_lettered", level="error", region=self.region, write_id=record.id,
                          attempt=record.attempts, status=record.origin_status,
-                         reason="permanent" if settlement.permanent else "attempts used up")
+                         reason="conflict" if record.conflict else "permanent" if settlement.permanent
+                         else "attempts used up")
+            elif settlement.held:
+                self.counts["blocked"] += 1
+                self._keep(record)
+                self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
+                         reason=f"based on write {record.based_on}, which is still queued")
             else:
                 self.counts["retried"] += 1
                 self._keep(record)

@@ -151,6 +151,56 @@ def test_conditional_writes(origin):
     assert http("GET", f"{origin}/api/items/a").json() == {"v": 2}
 
 
+def test_every_write_answers_the_new_etag_that_if_match_then_takes(origin):
+    """What lost-update detection (``conflicts: "etag"``) relies on: the 2xx of a PUT or PATCH
+    carries the ETag of the representation it left, the one a later GET reports, so the sync
+    can send it as the next write's If-Match; a DELETE leaves none (204, no ETag)."""
+    created = put(origin, "a", {"v": 1})
+    assert created.headers["etag"] == http("GET", f"{origin}/api/items/a").headers["etag"]
+    patched = http("PATCH", f"{origin}/api/items/a", b'{"w":2}', {**MERGE, "if-match": created.headers["etag"]})
+    assert patched.status == 200 and patched.headers["etag"] != created.headers["etag"]
+    assert patched.headers["etag"] == http("GET", f"{origin}/api/items/a").headers["etag"]
+    replaced = put(origin, "a", {"v": 3}, **{"if-match": patched.headers["etag"]})
+    assert replaced.status == 200 and replaced.headers["etag"] == http("GET", f"{origin}/api/items/a").headers["etag"]
+    deleted = http("DELETE", f"{origin}/api/items/a", headers={"if-match": replaced.headers["etag"]})
+    assert deleted.status == 204 and "etag" not in deleted.headers
+
+
+def test_a_failed_if_match_is_a_412_in_json_naming_the_current_etag_and_changes_nothing(origin):
+    current = put(origin, "a", {"v": 1}).headers["etag"]
+    for method, body, headers in (("PUT", b'{"v":2}', JSON), ("PATCH", b'{"v":2}', MERGE), ("DELETE", b"", {})):
+        refused = http(method, f"{origin}/api/items/a", body, {**headers, "if-match": '"stale"'})
+        assert refused.status == 412 and refused.headers["content-type"] == "application/json"
+        assert current in refused.json()["error"], method
+    missing = put(origin, "nothing-here", {"v": 1}, **{"if-match": current})
+    assert missing.status == 412 and "there is none" in missing.json()["error"]
+    assert http("GET", f"{origin}/api/items/a").json() == {"v": 1}
+    assert [w["path"] for w in writes(origin)] == ["/api/items/a"]  # only the first PUT changed anything
+
+
+def test_a_412_is_stored_under_its_idempotency_key(origin):
+    put(origin, "a", {"v": 1})
+    first = put(origin, "a", {"v": 2}, key="w-412", **{"if-match": '"stale"'})
+    put(origin, "a", {"v": 3})  # now even a matching tag would not change the stored answer
+    again = put(origin, "a", {"v": 2}, key="w-412", **{"if-match": '"stale"'})
+    assert (first.status, again.status, again.headers["idempotent-replayed"]) == (412, 412, "true")
+
+
+def test_a_bulk_item_carries_its_etag_and_its_if_match_is_judged(origin):
+    etag = put(origin, "a", {"v": 1}).headers["etag"]
+    items = [
+        {"method": "PUT", "path": "/api/items/a", "headers": {**JSON, "if-match": etag}, "body": {"v": 2},
+         "idempotency_key": "k1"},
+        {"method": "PUT", "path": "/api/items/b", "headers": {**JSON, "if-match": '"stale"'}, "body": {"v": 1},
+         "idempotency_key": "k2"},
+    ]
+    answer = http("POST", f"{origin}/api/_bulk", json.dumps(items).encode(), JSON).json()
+    by_key = {item["idempotency_key"]: item for item in answer}
+    assert by_key["k1"]["status"] == 200
+    assert by_key["k1"]["headers"]["etag"] == http("GET", f"{origin}/api/items/a").headers["etag"]
+    assert by_key["k2"]["status"] == 412 and "error" in by_key["k2"]["body"]
+
+
 def test_unknown_paths_and_methods(origin):
     assert http("GET", f"{origin}/nope").status == 404
     answer = http("POST", f"{origin}/api/items/a", b"{}", JSON)
