@@ -13,7 +13,9 @@ from devstack.origin import Faults, ItemStore, OriginApp
 from edgecache.config import load_sync_config
 from edgecache.http import Headers, Request, Response
 from edgecache.sync.budget import SubrequestBudget, budgeted_regions
+from edgecache.keys import write_key
 from edgecache.sync.replay import drain_region
+from edgecache.writes import WriteRecord
 
 from .support import ORIGIN, ROUTES, EdgeWorld, body_json, env
 
@@ -42,13 +44,18 @@ class DemoOrigin:
 
 
 async def drain(world: EdgeWorld, region: str):
+    """One sync run of ``region``; its wait for writes to close (ORDER_WAIT_MS) moves the fake clock."""
     budget = SubrequestBudget(1000)
+
+    async def sleep(seconds: float) -> None:
+        world.clock.advance(seconds)
+
     regions = budgeted_regions(world.config, world.fetch, budget)
     return await drain_region(
         region=region, queue=regions.queue(region), regions=regions, origin_url=world.config.origin_url,
         fetch=world.fetch, now=world.clock, config=load_sync_config(env(ROUTES=CHECKED, WEBHOOK_SECRET="s")),
         origin_timeout=world.config.origin_timeout, holder_id="test", budget=budget, log=world.log,
-        random=lambda: 0.5, routes=world.config.routes)
+        random=lambda: 0.5, routes=world.config.routes, sleep=sleep)
 
 
 async def test_two_writers_one_stale_the_stale_one_is_a_conflict_and_the_other_change_survives():
@@ -91,3 +98,18 @@ async def test_a_second_write_on_the_users_own_pending_one_is_checked_against_wh
     assert origin.item("2") == {"n": 2}
     for answer in (first, second):
         assert body_json(await world.request("GET", answer.headers.get("location")))["status"] == "synced"
+
+
+async def test_a_synced_put_leaves_the_origins_etag_in_the_entry_so_the_next_write_is_checked_against_it():
+    world = EdgeWorld(ROUTES=CHECKED)
+    world.origin = origin = DemoOrigin()
+    first = await world.request("PUT", "/api/items/3", '{"n":1}', headers=JSON)
+    assert (await drain(world, US)).synced == 1
+    read = await world.request("GET", "/api/items/3")
+    etag = read.headers.get("etag")
+    assert etag and etag == (await origin(Request("GET", ORIGIN + "/api/items/3", Headers(), b""))).headers.get("etag")
+
+    second = await world.request("PUT", "/api/items/3", '{"n":2}', headers=JSON)  # no If-Match from the client
+    raw = world.keyspace(US).get(write_key(body_json(second)["write_id"]).encode())
+    assert ("if-match", etag) in WriteRecord.decode(raw).headers
+    assert body_json(first)["status"] == "queued"

@@ -1302,6 +1302,11 @@ class _Run:
         if record.state is WriteState.SYNCED and entry is not None and record.superseded_by is None:
             # No longer dirty: the route's TTL again, and Cache-Status stops saying so.
             clean = replace(entry, dirty_write=None, ttl=record.entry_ttl, stored_at=self.now())
+            if record.method == "PUT" and record.origin_etag:
+                # The origin's validator for it: an origin sends one on a PUT's answer only when
+                # it stored the body as sent (RFC 9110 §9.3.4), which is the body cached here. So
+                # the next write on a ``conflicts`` route is checked against it (``edge.lost_updates``).
+                clean = replace(clean, headers=clean.headers.set("etag", record.origin_etag))
             await own.set_if_equal(record.entry_key, clean.encode(), raw, record.entry_ttl)
         else:
             # Refused, superseded (the origin has a newer write, perhaps from another region)
