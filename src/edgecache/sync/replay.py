@@ -228,11 +228,12 @@ class _LeaseLost(Exception):
 
 
 def write_cost(region_count: int) -> int:
-    """What one more write adds to a window, at most: its origin request, the SetIf that
-    cleans its own entry (a resumed record: that SetIf only; an unreadable one: its UpdateTtl),
-    and in each other region the SetIf that marks that region's copy invalidated.
+    """What one more write adds to a window, at most: its origin request and the SetIf that
+    cleans its own entry (a resumed record: that SetIf only; an unreadable one: its UpdateTtl).
+    The SetIfs that invalidate other regions' clean copies are paid from what the window
+    leaves (``_invalidate_other_regions``), not planned: most synced keys have no copy there.
     Everything else in a window is paid once for all its writes (``window_cost``)."""
-    return 2 + (region_count - 1)
+    return 2
 
 
 def order_cost(region_count: int) -> int:
@@ -824,7 +825,7 @@ class _Run:
         if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
             coalesced = {record.id for record in window.coalesced}  # their newer write has the events
             for record in (r for r in synced + failed if r.id not in coalesced):
-                await self.on_settled(record, self.budget.remaining - RUN_RESERVE - self.keepalive_reserve)
+                await self.on_settled(record, self._allowance())
         return window.stopped
 
     def _fitting(self, items: list, allowance: int) -> tuple[list, int]:
@@ -846,8 +847,7 @@ class _Run:
                                or (r.based_on and r.based_on not in known) for r in queued) else 0
             origin = self._origin_plan(queued)
             # A SetIf per distinct entry here and, for a synced write, per other region's copy.
-            cleanups = (len({r.entry_key for r in records}) * region_count
-                        + sum(isinstance(x, RecordFormatError) for _, x in items))
+            cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
             cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
                 return items, cost, origin
@@ -1251,7 +1251,8 @@ class _Run:
         covers as it covers a window's bookkeeping. Its failures are logged and leave the
         replay's status alone: the next sweep tries again, with hours to spare.
         """
-        afford = self.budget.remaining - RUN_RESERVE - (KEEPALIVE_RESERVE - 1)  # all but the UpdateTtls
+        afford = (self.budget.remaining - RUN_RESERVE - _wake_reserve(len(self.regions.names))
+                  - (KEEPALIVE_RESERVE - 1))  # all but the UpdateTtls, and the drain's wake reserve
         if afford < 1 or self.now() >= self.stop_at + self.origin_timeout:
             return
         done = await keep_alive(self.queue, region=self.region, now=self.now(), limit=min(KEEPALIVE_BATCH, afford),
@@ -1274,7 +1275,7 @@ class _Run:
             latest[record.entry_key] = record
         jobs = [self._best_effort(f"entries in {self.region}", self._refresh_own(list(latest.values())))]
         if synced:
-            jobs.append(self._invalidate_other_regions(synced))
+            jobs.append(self._invalidate_other_regions(synced, own_calls=1 + len(latest)))
         await asyncio.gather(*jobs)
 
     async def _refresh_own(self, records: list[WriteRecord]) -> None:
@@ -1314,28 +1315,39 @@ class _Run:
             # delete; a 1 s TTL under the same condition is the same thing.
             await own.set_if_equal(record.entry_key, raw, raw, 1)
 
-    async def _invalidate_other_regions(self, synced: list[WriteRecord]) -> None:
+    async def _invalidate_other_regions(self, synced: list[WriteRecord], own_calls: int) -> None:
         """After a sync, every other region's clean copy of the entry is older than the origin:
         per other region, concurrently, one GetBatch of the window's synced keys, then one
         SetIf equal per copy to replace with ``INVALIDATED`` (readers take it as a miss). A
         *dirty* copy is left alone: it holds a write of that region still queued, which its
         user must go on reading until that write syncs (its own region's sync then cleans or
         invalidates it). The compare-and-set leaves alone a dirty copy written in between too.
-        Best effort: a stale copy lives for its TTL at worst. (The one place that decides how
-        other regions learn of a synced write.)"""
+
+        The GetBatches are planned (``window_cost``); the SetIfs are paid from what is left
+        beyond what the window still needs (``own_calls`` for its own entries, running at
+        the same time, then the markers and the removal) and the run's reserves, since most
+        synced keys have no copy elsewhere and planning one per key and region would shrink
+        every window. Copies beyond that are logged (``replay.invalidation_skipped``) and live
+        for their TTL, as after a failed call. Best effort throughout. (The one place that
+        decides how other regions learn of a synced write.)"""
         keys = sorted({record.entry_key for record in synced})
         ids = ",".join(record.id for record in synced)
+        others = [name for name in self.regions.names if name != self.region]
+        reads = await asyncio.gather(*(self._best_effort(f"entries in {other}", self.regions.client(other).get_batch(keys),
+                                                         write_ids=ids) for other in others))
+        stale = [(other, key, raw) for other, raws in zip(others, reads) if raws is not None
+                 for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)]
+        spare = self._allowance() - own_calls - len(self.regions.names) - 1  # markers, SortedSetRemove
+        if len(stale) > spare:
+            skipped = stale[max(0, spare):]
+            stale = stale[:max(0, spare)]
+            self.log("replay.invalidation_skipped", level="warning", region=self.region, copies=len(skipped),
+                     regions=sorted({other for other, _, _ in skipped}), write_ids=ids,
+                     reason="the run's budget has no subrequest left for them; they live for their TTL")
         await asyncio.gather(*(
-            self._best_effort(f"entries in {other}", self._invalidate_in(other, keys), write_ids=ids)
-            for other in self.regions.names
-            if other != self.region
-        ))
-
-    async def _invalidate_in(self, other: str, keys: list[str]) -> None:
-        client = self.regions.client(other)
-        raws = await client.get_batch(keys)
-        await asyncio.gather(*(client.set_if_equal(key, INVALIDATED, raw, INVALIDATED_TTL)
-                               for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)))
+            self._best_effort(f"entries in {other}", self.regions.client(other).set_if_equal(key, INVALIDATED, raw,
+                                                                                            INVALIDATED_TTL), write_ids=ids)
+            for other, key, raw in stale))
 
     def _keep(self, record: WriteRecord) -> None:
         self.kept += 1
