@@ -5,7 +5,9 @@
 2. CPU per request in the core (CPython; Pyodide is slower, see the note it prints): the Free
    plan gives a Worker 10 ms of CPU per request.
 3. Memory: peak Python allocation while a 1 MB write goes through the edge.
-4. Sync throughput: writes a sync invocation replays within its subrequest budget.
+4. Sync throughput: writes a sync invocation replays within its subrequest budget; then
+   Momento and origin calls per replayed write, one by one, in bulk and coalesced
+   (``replay_calls.py``).
 5. (``--stack``) The real Workers in Pyodide through the local stack over loopback HTTP:
    what the runtime adds on top of 1-3; then, interleaved in one run in the same runner, the
    edge's hit and write against ``baseline_worker.py`` (one fetch of the same Momento item),
@@ -35,6 +37,7 @@ from edgecache.http import Headers, Request, Response
 from edgecache.sync.app import SyncApp
 
 from .burst import bench_burst
+from .replay_calls import main as bench_replay_calls
 
 TOKEN = "bench-token"
 ORIGIN = "http://origin.bench"
@@ -310,6 +313,7 @@ async def main(args: argparse.Namespace) -> None:
     await bench_cpu(args.cpu_rounds)
     await bench_memory()
     await bench_sync(args.writes)
+    await bench_replay_calls()
     if args.stack:
         bench_stack(args.stack_requests)
         if args.burst:
