@@ -12,7 +12,8 @@ Every region has its own cache, holding:
     lease:sync:more        "more work": left by a trigger that found the lease held; the
                            holder reads it after releasing (see ``replay``)
     applied:<sha256>       the id of the newest write of a resource the origin has received
-                           from edgecache, written to every region after a sync (``sync.ordering``)
+                           from edgecache, written after a sync; in the first region of
+                           MOMENTO_REGIONS only (``sync.ordering``)
     wake:<region>          left in this region by ``<region>``'s sync, which waits for an older
                            write queued here: this region's sync wakes it after its next run
 

@@ -20,8 +20,9 @@ a region sends a write to a resource:
    A region whose queue cannot be read, or holds more older writes than one fetch reads,
    makes the writes it might hold back wait too: order over progress; nothing is lost.
 3. **A write older than what the origin already has is not sent** (rule "superseded"):
-   after a sync, the id of the resource's newest synced write is stored in every region
-   (``keys.applied_key``); a write with an older id ends SYNCED with ``superseded_by``
+   after a sync, the id of the resource's newest synced write is stored as its marker
+   (``keys.applied_key``, in the first region of MOMENTO_REGIONS, ``replay.marker_region``,
+   where every region's sync reads it); a write with an older id ends SYNCED with ``superseded_by``
    naming that write. This holds whatever the clocks do: if clocks drift past
    ORDER_WAIT_MS, a late write with an older stamp is dropped rather than applied after a
    newer one, so the origin still ends with the newest stamped write.

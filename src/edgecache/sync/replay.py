@@ -10,9 +10,10 @@ handful of Momento calls around many origin calls:
     3  order              the order across regions (``sync.ordering``, ``_order``): with more
                           than one region, a sleep until the window's writes are closed
                           (ORDER_WAIT_MS); then, concurrently, one GetBatch of the resources'
-                          ``applied:`` markers here and one SortedSetFetch of each other
-                          region's queue; when a write waits for an older one queued in another
-                          region, a wake mark (Set) in that region and its queue read again.
+                          ``applied:`` markers (in ``marker_region``) and one SortedSetFetch of
+                          each other region's queue; when a write waits for an older one queued
+                          in another region, a wake mark (Set) in that region and its queue
+                          read again, if the window has those two calls to spare.
                           A write older than its marker ends SYNCED ``superseded_by`` it (never
                           sent); a write that waits stays queued (and its resource's later ones)
     4  origin             each sendable write (``_send_batch``: resources concurrently,
@@ -27,9 +28,10 @@ handful of Momento calls around many origin calls:
                           SetIf equal per entry to clean; each other region, after a sync: one
                           GetBatch of the synced keys, then one SetIf equal per copy there that
                           is clean (not ``dirty_write``, not ``entries.INVALIDATED`` already) to
-                          make it ``INVALIDATED``; deduplicated by key; best effort
+                          make it ``INVALIDATED`` (those SetIfs paid from what the window
+                          leaves, not planned); deduplicated by key; best effort
     9  SetBatch           the synced resources' newest write ids as ``applied:`` markers, in
-                          every region (concurrently; not best effort)
+                          ``marker_region`` (not best effort)
    10  SortedSetRemove    every settled id off the queue, in one call
 
 At the end of ``drain_region``, with more than one region and when it settled a write: one
@@ -87,8 +89,8 @@ of a batched run, and the property test):
   a run that finds its lease taken stops at once and leaves the new holder's lease alone.
 * **Ordered across regions** (``sync.ordering``, step 3). A write goes only once closed and
   when no older write to its resource is queued in another region; a write older than the
-  ``applied:`` marker of its resource is never sent; the markers are stored in every region
-  (step 9) before the writes leave the queue. A region whose queue cannot be read makes the
+  ``applied:`` marker of its resource is never sent; the markers are stored (step 9, in
+  ``marker_region``) before the writes leave the queue. A region whose queue cannot be read makes the
   writes wait (``replay.order_unknown``): order over progress, nothing is lost.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
@@ -237,11 +239,20 @@ def write_cost(region_count: int) -> int:
 
 
 def order_cost(region_count: int) -> int:
-    """A window's calls for the order across regions (``sync.ordering``), at most: the
-    ``applied:`` markers read here (GetBatch) and written in every region after the sync
-    (SetBatch each); and per other region its queue read (SortedSetFetch), a wake mark
-    (Set) and the queue read again (only when a write waits for that region)."""
-    return 1 + region_count + 3 * (region_count - 1)
+    """A window's planned calls for the order across regions (``sync.ordering``): the
+    ``applied:`` markers read before the sends (GetBatch) and written after them (SetBatch),
+    both in the markers' region (``marker_region``), and per other region its queue read
+    (SortedSetFetch). When a write waits for another region, that region's wake mark (Set)
+    and its queue read again are paid from what the window leaves (``_order``)."""
+    return 2 + (region_count - 1)
+
+
+def marker_region(names: tuple[str, ...]) -> str:
+    """Where the ``applied:`` markers live: the first region of MOMENTO_REGIONS, for every
+    region's sync (one read and one write per window, wherever the sync runs). Reordering
+    MOMENTO_REGIONS starts the markers afresh: until then only the wait for older writes
+    (``ordering`` rules 1-2) orders a resource's writes."""
+    return names[0]
 
 
 def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups: int = 0) -> int:
@@ -679,16 +690,24 @@ class _Run:
             return
         resources = sorted({record.resource for record in records})
         top_ms = max(_stamp_ms(record) for record in records)
-        window.applied, *scanned = await asyncio.gather(self.queue.applied(resources),
+        markers = self.regions.queue(marker_region(self.regions.names))
+        window.applied, *scanned = await asyncio.gather(markers.applied(resources),
                                                         *(self._scan(other, top_ms) for other in others))
         elsewhere = dict(zip(others, scanned))
         verdicts = ordering.decide(records, window.applied, elsewhere)
         waited_for = sorted({v.region for v in verdicts.values() if v.action == "wait" and v.region in elsewhere
                              and elsewhere[v.region] is not None})
-        if waited_for:
+        outstanding = window.planned - (self.budget.used - window.started_used)
+        if waited_for and self._allowance() - outstanding < 2 * len(waited_for):
+            # Not planned (rarely needed): without the spare calls, the writes wait for the
+            # next trigger instead (the other region's next webhook, or the cron sweep).
+            self.log("replay.wake_skipped", level="warning", region=self.region, waits_in=waited_for,
+                     reason="the run's budget has no subrequests left for a wake mark; the next trigger goes on")
+        elif waited_for:
             # Ask those regions' syncs to wake ours after they run, then look again: should
             # the older write have gone in between, it is gone from this second read, and
             # no wake-up is lost (``WriteQueue.clear_wake``).
+            window.planned += 2 * len(waited_for)
             await asyncio.gather(*(self._best_effort(f"wake mark in {other}",
                                                      self.regions.queue(other).leave_wake(self.region, self.config.lease_seconds))
                                    for other in waited_for))
@@ -741,8 +760,8 @@ class _Run:
         return ordering.Queued(other, tuple(ids), complete=len(ids) < ordering.SCAN_COUNT)
 
     async def _record_applied(self, synced: list[WriteRecord], window: _Window) -> None:
-        """Store each synced resource's newest write id as its ``applied:`` marker in every
-        region (one SetBatch each, concurrently), before the writes leave the queue: until
+        """Store each synced resource's newest write id as its ``applied:`` marker (one SetBatch
+        in ``marker_region``), before the writes leave the queue: until
         then other regions' syncs see them queued and wait, so no older write of another
         region overtakes them in between. Not best effort: a failure ends the run with the
         writes still queued, and the next run stores the markers again (a resumed record)."""
@@ -756,7 +775,7 @@ class _Run:
             newest[record.resource] = max(candidates)
         newest = {resource: write_id for resource, write_id in newest.items() if write_id}
         if newest:
-            await asyncio.gather(*(self.regions.queue(name).record_applied(newest) for name in self.regions.names))
+            await self.regions.queue(marker_region(self.regions.names)).record_applied(newest)
 
     async def _drain(self) -> str:
         while True:
@@ -1337,7 +1356,7 @@ class _Run:
                                                          write_ids=ids) for other in others))
         stale = [(other, key, raw) for other, raws in zip(others, reads) if raws is not None
                  for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)]
-        spare = self._allowance() - own_calls - len(self.regions.names) - 1  # markers, SortedSetRemove
+        spare = self._allowance() - own_calls - 2  # the markers' SetBatch, the SortedSetRemove
         if len(stale) > spare:
             skipped = stale[max(0, spare):]
             stale = stale[:max(0, spare)]
