@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from edgecache.hlc import HybridClock, Stamp
 from edgecache.writes import write_id_stamp
 
 from edgecache.entries import CachedEntry
@@ -120,6 +121,18 @@ async def test_a_merge_patch_applies_to_the_cached_json_in_four_calls():
     record = stored_record(world, "us-east-1", body_json(patch)["write_id"])
     assert record.method == "PATCH" and record.body == b'{"name":"patched","n":null}'  # the patch replays
     assert ("content-type", "application/merge-patch+json") in record.headers
+
+
+async def test_a_patch_on_a_pending_write_from_an_isolate_with_a_clock_ahead_is_stamped_after_it():
+    world = EdgeWorld()
+    ahead = world.app.hlc
+    ahead.last = Stamp(int((world.clock() + 60) * 1000))  # the isolate that takes the PUT runs a minute ahead
+    put = await world.request("PUT", "/api/items/8", '{"n":1}', headers={"content-type": "application/json"})
+    world.app.hlc = HybridClock()  # another isolate, its clock right
+    patch = await world.request("PATCH", "/api/items/8", '{"m":2}', headers={"content-type": "application/merge-patch+json"})
+    put_id, patch_id = body_json(put)["write_id"], body_json(patch)["write_id"]
+    # The PATCH merged into the pending PUT, so it must replay after it (hlc.observe).
+    assert write_id_stamp(patch_id) > write_id_stamp(put_id) and patch_id > put_id
 
 
 async def test_a_merge_patch_with_nothing_cached_goes_to_the_origin():

@@ -80,7 +80,7 @@ from ..responses import Answer, error_response, json_response
 from ..router import Router
 from ..routes import Route, match_route
 from ..hlc import HybridClock
-from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id
+from ..writes import REPRESENTATION_HEADERS, WriteRecord, WriteState, new_write_id, write_id_stamp
 from . import lost_updates, write_body
 from .colo_cache import ColoCache
 from .cache_policy import Decision, cache_status, credential_of, request_decision, storage_decision
@@ -526,7 +526,13 @@ class EdgeApp:
 
         split = urlsplit(request.url)
         # The receive stamp: every region's sync orders this resource's writes by it (the
-        # newest wins at the origin, ``sync.ordering``), and it is the queue score.
+        # newest wins at the origin, ``sync.ordering``), and it is the queue score. A write
+        # made on top of a pending one (the entry a PATCH merged into, a conflicts route's
+        # base) is stamped after it, even when another isolate with a clock ahead took that one.
+        for seen in (read.dirty_write if read is not None else None, base.based_on):
+            seen_stamp = write_id_stamp(seen) if seen else None
+            if seen_stamp is not None:
+                self.hlc.observe(seen_stamp)
         stamp = self.hlc.tick(now)
         write_id = new_write_id(stamp, self.random_hex(), split.path)
         # The dirty entry must outlive the queued write, or a reader could see the old
