@@ -96,3 +96,14 @@ async def test_a_run_waits_until_its_writes_are_closed_before_it_reads_other_que
     summary = await w.drain(US)
     assert summary.synced == 1 and w.clock() - started >= 2.0
     assert w.origin.state["/items/1"] == (write.id, b"1")
+
+
+async def test_a_write_stamped_by_a_clock_far_ahead_waits_until_its_stamp_has_closed(w):
+    w.skew[EU] = 30.0  # beyond the run's 20 s: it cannot close within this run
+    ahead = await w.edge_write("PUT", "/items/1", b"1", region=EU)
+    before = await w.edge_write("PUT", "/items/2", b"2", region=EU)  # stamped after it, other item
+    summary = await w.drain(EU)
+    assert (summary.status, summary.synced, summary.blocked) == ("budget", 0, 2)
+    assert w.origin.applied[ahead.id] == 0 and w.origin.applied[before.id] == 0
+    w.clock.advance(31)
+    assert (await w.drain(EU)).synced == 2

@@ -741,12 +741,17 @@ class _Run:
         if closes > self.now() and closes <= self.stop_at:
             await self.sleep(closes - self.now())
         late = [r for r in window.sendable if ordering.closes_at(r, wait) > self.now()]
+        # A resource's writes close in queue order (their stamps grow), so what is late is a
+        # tail of each resource's writes: the closed ones before it may go.
         for record in late:
             self.blocked_resources.add(record.resource)
+            self.counts["blocked"] += 1
             self._keep(record)
-            window.stopped = window.stopped or "budget"
+            self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
+                     reason="not closed before the run's time is up (ORDER_WAIT_MS after its stamp)")
         if late:
-            gone = {r.id for r in late} | {r.id for r in window.sendable if r.resource in self.blocked_resources}
+            window.stopped = window.stopped or "budget"
+            gone = {r.id for r in late}
             window.sendable = [r for r in window.sendable if r.id not in gone]
             window.in_order = [r for r in window.in_order if r.id not in gone]
 
