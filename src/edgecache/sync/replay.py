@@ -679,9 +679,11 @@ class _Run:
         older than what the origin already has (SYNCED ``superseded_by``, saved with the
         window's settlements) and writes that wait for older ones queued elsewhere (kept
         queued, their resource blocked for the rest of the run). Calls: the markers' GetBatch
-        and one SortedSetFetch per other region, concurrently; per region waited for, a wake
-        mark and the same fetch again (``order_cost``). First, with other regions, it sleeps
-        until the window's writes are closed (``ordering.closes_at``)."""
+        and one SortedSetFetch per other region, concurrently (``order_cost``); per region
+        waited for, when the window can spare them, a wake mark and the same fetch again.
+        First, with other regions, it sleeps until the window's writes are closed
+        (``ordering.closes_at``). A marker that cannot be read ends the run ("error"): without
+        it no write can be told apart from an outdated one."""
         others = [name for name in self.regions.names if name != self.region]
         if others:
             await self._until_closed(window)
