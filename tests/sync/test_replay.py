@@ -749,6 +749,48 @@ async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w, 
     assert await w.raw.client(EU).get(write.entry_key) == b"stale copy"
 
 
+def counting_eu_setifs(w: World, calls: list[str]):
+    """A fetch that records the keys of the SetIf calls made in EU (the invalidations)."""
+    async def fetch(request):
+        path = urlsplit(request.url).path
+        if path.startswith(f"/{EU}/") and path.endswith("/SetIf"):
+            calls.append(m.SetIfRequest.decode(grpcweb.decode_request_body(request.body)).cache_key.decode())
+        return await w.fetch(request)
+    return fetch
+
+
+async def test_copies_elsewhere_beyond_what_the_window_leaves_are_skipped_and_logged(w):
+    # A budget the window's plan fits exactly (run_cost(2, 6) = 33), six clean copies in EU.
+    # At the entries step the run has spent lease, TTL 2, the SortedSetFetch, the records'
+    # GetBatch, the markers' GetBatch and EU's queue read 4, 6 origin calls and the SetBatch
+    # 1 = 13: of the 20 left, the reserves (end 2, wake 3) keep 5, the own entries take 7
+    # (GetBatch, 6 SetIf), EU's GetBatch 1, the markers 2 and the SortedSetRemove 1: 4 spare
+    # for EU's SetIfs, so 4 copies are invalidated and 2 skipped (logged).
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(6)]
+    for write in writes:
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    assert run_cost(len(REGIONS), 6) == 33
+    budget = SubrequestBudget(33)
+    calls: list[str] = []
+
+    summary = await w.drain(budget=budget, fetch=counting_eu_setifs(w, calls))
+
+    # The window completes: synced, markers in both regions, off the queue ("budget": no
+    # second window could be afforded to find the queue empty).
+    assert (summary.status, summary.synced, summary.remaining) == ("budget", 6, 0)
+    assert await w.queued_ids() == []
+    resources = sorted(write.resource for write in writes)
+    for region in REGIONS:
+        assert await w.queue(region).applied(resources) == {write.resource: write.id for write in writes}
+    # Never past the budget: 31 spent, the wake reserve's Delete and publish unused (no mark).
+    assert budget.used == summary.subrequests == 33 - 2
+    assert not w.events("replay.best_effort_failed")
+    copies = [await w.raw.client(EU).get(write.entry_key) for write in writes]
+    assert (len(calls), copies.count(INVALIDATED), copies.count(b"stale copy")) == (4, 4, 2)
+    [line] = w.events("replay.invalidation_skipped")
+    assert (line["level"], line["copies"], line["regions"]) == ("warning", 2, [EU])
+
+
 # -- budgets -----------------------------------------------------------------------------------
 
 

@@ -1273,9 +1273,12 @@ class _Run:
         latest: dict[str, WriteRecord] = {}
         for record in sorted(synced + failed, key=lambda r: r.id):  # ids sort by time
             latest[record.entry_key] = record
+        # Taken before either job starts: the own region's calls run at the same time as the
+        # other regions' reads, and may be spent already when the spare is computed.
+        allowance = self._allowance()
         jobs = [self._best_effort(f"entries in {self.region}", self._refresh_own(list(latest.values())))]
         if synced:
-            jobs.append(self._invalidate_other_regions(synced, own_calls=1 + len(latest)))
+            jobs.append(self._invalidate_other_regions(synced, allowance - (1 + len(latest))))
         await asyncio.gather(*jobs)
 
     async def _refresh_own(self, records: list[WriteRecord]) -> None:
@@ -1315,7 +1318,7 @@ class _Run:
             # delete; a 1 s TTL under the same condition is the same thing.
             await own.set_if_equal(record.entry_key, raw, raw, 1)
 
-    async def _invalidate_other_regions(self, synced: list[WriteRecord], own_calls: int) -> None:
+    async def _invalidate_other_regions(self, synced: list[WriteRecord], allowance: int) -> None:
         """After a sync, every other region's clean copy of the entry is older than the origin:
         per other region, concurrently, one GetBatch of the window's synced keys, then one
         SetIf equal per copy to replace with ``INVALIDATED`` (readers take it as a miss). A
@@ -1324,8 +1327,9 @@ class _Run:
         invalidates it). The compare-and-set leaves alone a dirty copy written in between too.
 
         The GetBatches are planned (``window_cost``); the SetIfs are paid from what is left
-        beyond what the window still needs (``own_calls`` for its own entries, running at
-        the same time, then the markers and the removal) and the run's reserves, since most
+        beyond what the window still needs and the run's reserves: ``allowance`` is what the
+        run could spend when the entries step began, less the own entries' calls (running at
+        the same time); the GetBatches here, the markers and the removal come off it too. Most
         synced keys have no copy elsewhere and planning one per key and region would shrink
         every window. Copies beyond that are logged (``replay.invalidation_skipped``) and live
         for their TTL, as after a failed call. Best effort throughout. (The one place that
@@ -1337,10 +1341,10 @@ class _Run:
                                                          write_ids=ids) for other in others))
         stale = [(other, key, raw) for other, raws in zip(others, reads) if raws is not None
                  for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)]
-        spare = self._allowance() - own_calls - len(self.regions.names) - 1  # markers, SortedSetRemove
+        spare = max(0, allowance - len(others) - len(self.regions.names) - 1)  # reads, markers, SortedSetRemove
         if len(stale) > spare:
-            skipped = stale[max(0, spare):]
-            stale = stale[:max(0, spare)]
+            skipped = stale[spare:]
+            stale = stale[:spare]
             self.log("replay.invalidation_skipped", level="warning", region=self.region, copies=len(skipped),
                      regions=sorted({other for other, _, _ in skipped}), write_ids=ids,
                      reason="the run's budget has no subrequest left for them; they live for their TTL")
