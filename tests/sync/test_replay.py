@@ -802,7 +802,7 @@ async def test_per_write_cost(fault):
     # lease + queue TTL + a window of one write + the end + the wake reserve (two regions),
     # the run touches nothing.
     least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE
-    assert least == run_cost(len(REGIONS)) == 24
+    assert least == run_cost(len(REGIONS)) == 23
     for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
         w = World()
         for n in range(4):
@@ -826,46 +826,48 @@ async def test_one_write_costs_what_the_comment_says(w):
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
     # run: lease, queue TTL, release, length, "more work?" mark, the wake marks' GetBatch
-    # (it settled writes) = 6; the window 16: the SortedSetFetch, one GetBatch of both
-    # records, one GetBatch of their applied: markers and EU's queue read (SortedSetFetch),
-    # 2 origin calls, one SetBatch of both settled records, the DLQ SortedSetPut, one
-    # GetBatch of both entries here and one of the synced key in EU, 2 SetIf here (one
-    # clean, one expired at once), 1 SetIf in EU (its clean copy INVALIDATED), one SetBatch
-    # of the synced write's applied: marker here and one in EU, one SortedSetRemove.
+    # (it settled writes) = 6; the window 15 of its plan: the SortedSetFetch, one GetBatch of
+    # both records, one GetBatch of their applied: markers and EU's queue read
+    # (SortedSetFetch), 2 origin calls, one SetBatch of both settled records, the DLQ
+    # SortedSetPut, one GetBatch of both entries here and one of the synced key in EU, 2
+    # SetIf here (one clean, one expired at once), one SetBatch of the synced write's
+    # applied: marker here and one in EU, one SortedSetRemove; and 1 SetIf in EU (its clean
+    # copy INVALIDATED), not planned: paid from what the window leaves.
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 6 + 16
+    assert summary.subrequests == 6 + 15 + 1
     assert await w.raw.client(EU).get(first.entry_key) == INVALIDATED
-    # The unused 4: a lease renewal, the wake mark and second queue read in EU (no write
-    # waited), an EU SetIf for the dead letter (a refused write changes nothing there).
+    assert not w.events("replay.invalidation_skipped")
+    # The plan's unused 3: a lease renewal, the wake mark and second queue read in EU (no
+    # write waited).
     assert order_cost(len(REGIONS)) == 1 + 2 + 3
-    assert 16 + 4 == window_cost(2, len(REGIONS)) == 20
-    assert write_cost(len(REGIONS)) == 3
+    assert 15 + 3 == window_cost(2, len(REGIONS)) == 18
+    assert write_cost(len(REGIONS)) == 2
 
 
 async def test_the_run_stops_cleanly_when_the_budget_cannot_cover_another_write(w):
     for n in range(5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2, the end 2 and the wake reserve 3 leave 25: a window of 3 writes
-    # (14 + 3 x 3 = 23), not of 4 (26).
-    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (23, 26)
-    budget = SubrequestBudget(32)
+    # lease + TTL 2, the end 2 and the wake reserve 3 leave 21: a window of 3 writes
+    # (14 + 2 x 3 = 20), not of 4 (22).
+    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (20, 22)
+    budget = SubrequestBudget(28)
     summary = await w.drain(budget=budget)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
-    assert budget.used <= 32 and summary.subrequests == budget.used
+    assert budget.used <= 28 and summary.subrequests == budget.used
     assert (await w.drain()).synced == 2  # the next trigger carries on
 
 
 async def test_the_run_stops_between_windows_when_the_next_window_does_not_fit(w):
     for n in range(BATCH_SIZE + 5):
-        write = await w.edge_write("PUT", f"/items/{n}", b"x")
-        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)  # EU's SetIfs are spent
-    # lease + TTL 2, a full window budgeted at window_cost(20) = 74 and spending 70 (no DLQ
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    # lease + TTL 2, a full window budgeted at window_cost(20) = 54 and spending 50 (no DLQ
     # put, no renewal, no wake mark nor second read of EU's queue): 9 left, and the next
-    # window needs 14 + a write 3 + the end 2 + the wake reserve 3.
-    assert window_cost(BATCH_SIZE, len(REGIONS)) == 74
+    # window needs 14 + a write 2 + the end 2 + the wake reserve 3.
+    assert window_cost(BATCH_SIZE, len(REGIONS)) == 54
     summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", BATCH_SIZE, 5)
-    assert summary.subrequests == 2 + 70 + 3  # then the end: the lease, the length, the wake marks
+    assert summary.subrequests == 2 + 50 + 3  # then the end: the lease, the length, the wake marks
+    assert not w.events("replay.invalidation_skipped")  # no copy in EU: nothing skipped, nothing said
 
 
 @pytest.mark.parametrize("spender", ["another drain", "someone while the origin answers"])
