@@ -227,6 +227,27 @@ async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
     assert await dlq_scores(w) == {x.id: w.clock() * 1000 for x in dead}
 
 
+async def test_the_keep_alive_never_takes_the_wake_reserve(w):
+    # As above, with a wake mark EU's sync left here: the keep-alive, short of calls for the
+    # 12 due dead letters, still leaves WAKE_RESERVE to the drain, which reads the mark,
+    # deletes it and wakes EU.
+    dead = [await dead_letter(w, f"/dead/{n}") for n in range(12)]
+    w.clock.advance(DUE)
+    for n in range(2):
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    await w.queue().leave_wake(EU, w.sync_config.lease_seconds)
+    budget = SubrequestBudget(run_cost(len(REGIONS), 2, keep_dead_letters=True))
+
+    summary = await w.drain(budget=budget, keep_dead_letters=True)
+
+    # Unspent: the keep-alive's SortedSetRemove (none gone); the wake's publish is no
+    # subrequest here (World.wake).
+    assert (summary.synced, budget.used) == (2, budget.limit - 2)
+    assert 0 < summary.kept_alive < len(dead)  # the keep-alive wanted more
+    assert w.woken == [EU] and await w.queue().wakes_left([EU]) == []
+    assert not w.events("replay.wake_failed")
+
+
 async def test_a_budget_too_small_for_a_write_and_the_reserve_touches_nothing(w):
     await dead_letter(w)
     w.clock.advance(DUE)

@@ -86,6 +86,23 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert world.origin.applied.total() == summaries[0].synced
 
 
+async def test_events_never_take_the_wake_reserve():
+    # EU's sync left a wake mark here (it waits for a write of US's queue). As above, the
+    # events could use every call the run has beyond its end; they get none of the wake
+    # reserve, so the drain still reads the mark, deletes it and wakes EU (3 calls).
+    world, app, hub = live_app()
+    for n in range(16):
+        await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
+    await world.queue(US).leave_wake(EU, world.sync_config.lease_seconds)
+    budget = SubrequestBudget(45)
+    await app._drain([US], budget)
+    assert budget.used <= 45
+    assert world.events("live.skipped")  # the events wanted more than they were given
+    [woke] = world.events("replay.woke")
+    assert (woke["region"], woke["woke"]) == (US, EU)
+    assert await world.queue(US).wakes_left([EU]) == []
+
+
 async def test_a_failing_object_is_logged_and_the_write_stays_synced():
     world, app, hub = live_app()
     hub.fail = True

@@ -11,11 +11,11 @@ import pytest
 
 from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
-from edgecache.entries import INVALIDATED
+from edgecache.entries import INVALIDATED, CachedEntry
 from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
 from edgecache.regional import RegionalClients
-from edgecache.http import Response
+from edgecache.http import Headers, Response
 from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, WAKE_RESERVE, DrainSummary, backoff_seconds, drain_region,
                                    lease_ttl, needs_continuation, order_cost, retry_after_seconds, run_cost, window_cost,
                                    write_cost)
@@ -757,6 +757,30 @@ def counting_eu_setifs(w: World, calls: list[str]):
             calls.append(m.SetIfRequest.decode(grpcweb.decode_request_body(request.body)).cache_key.decode())
         return await w.fetch(request)
     return fetch
+
+
+async def test_with_budget_to_spare_every_clean_copy_elsewhere_is_invalidated_and_dirty_ones_are_left(w):
+    # The other region's SetIfs are not planned (write_cost), but with a budget to spare
+    # every clean copy there becomes INVALIDATED, one SetIf each; a dirty copy (a write of
+    # EU still queued) and a key EU never cached cost nothing.
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(6)]
+    clean, dirty, absent = writes[:4], writes[4], writes[5]
+    for write in clean:
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    eu_write = new_write_id(START, "0000eeee", dirty.resource)
+    mine = CachedEntry(200, Headers(), b"EU's own write", START, ENTRY_TTL, dirty_write=eu_write).encode()
+    await w.raw.client(EU).set(dirty.entry_key, mine, 3600)
+    calls: list[str] = []
+
+    summary = await w.drain(fetch=counting_eu_setifs(w, calls))
+
+    assert (summary.status, summary.synced, summary.remaining) == ("drained", 6, 0)
+    assert sorted(calls) == sorted(write.entry_key for write in clean)  # one SetIf per clean copy
+    for write in clean:
+        assert await w.raw.client(EU).get(write.entry_key) == INVALIDATED
+    assert await w.raw.client(EU).get(dirty.entry_key) == mine
+    assert await w.raw.client(EU).get(absent.entry_key) is None
+    assert not w.events("replay.invalidation_skipped")
 
 
 async def test_copies_elsewhere_beyond_what_the_window_leaves_are_skipped_and_logged(w):
