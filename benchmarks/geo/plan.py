@@ -12,11 +12,14 @@ Worker + the round trip from C's colo to the region the edge itself would pick f
 Search: greedy (add the region that helps most), then swaps of one chosen region for one
 unchosen until none helps. ``tests/bench/test_plan.py`` checks it against exhaustive search.
 
-Sync cost of a region set of n (``edgecache.sync.replay.window_cost``): after each window of
-up to ``replay.BATCH_SIZE`` (20) synced writes, the sync Worker overwrites the stale copies in
-each of the n - 1 other regions with one SetBatch of invalidation markers, so every extra
-region adds one subrequest per window (1/20 per write at full windows; the Free plan allows
-50 per sync invocation) and one round trip from the writing region to the new one.
+Sync cost of a region set of n (``edgecache.sync.replay.window_cost``, 2w + 5n + 4 for a
+window of w writes): every extra region adds 5 planned subrequests to each window of up to
+``replay.BATCH_SIZE`` (20) synced writes (its queue read, a wake mark and the read again for
+the order across regions, its ``applied:`` markers' SetBatch, the GetBatch of its copies),
+5/20 per write at full windows, and the first extra region adds ``replay.WAKE_RESERVE`` (3)
+per run; each clean copy found there costs one more SetIf, paid from what the window leaves
+(the Free plan allows 50 per sync invocation). And one round trip from the writing region
+to the new one.
 
 ``--users``: ``JP=70,US=10,DE=20`` (ISO 3166-1 alpha-2 = any non-negative weight), a CSV
 file of ``country,weight`` lines (a header line is allowed), or ``world`` (internet users per
@@ -34,6 +37,7 @@ from collections.abc import Sequence
 
 from edgecache.edge._region_data import COUNTRY_POINTS
 from edgecache.edge.regions import pick_region
+from edgecache.sync.replay import window_cost
 
 from .model import REGIONS, Model, users as world_users
 
@@ -50,7 +54,7 @@ class Plan:
     mean_ms: float
     p50_ms: float
     p95_ms: float
-    sync_calls_per_window: int  # invalidation SetBatches per replay window, one per other region (n - 1)
+    sync_calls_per_window: int  # what the other regions add to a replay window's plan: 5 (n - 1), window_cost
 
 
 def parse_users(text: str) -> dict[str, float]:
@@ -107,7 +111,8 @@ def score(regions: Sequence[str], mix: dict[str, float], table: dict[str, dict[s
         rows.append((table[country][picked], weight))
     total = sum(w for _, w in rows)
     mean = sum(v * w for v, w in rows) / total
-    return Plan(tuple(regions), mean, _percentile(list(rows), 0.5), _percentile(list(rows), 0.95), len(regions) - 1)
+    return Plan(tuple(regions), mean, _percentile(list(rows), 0.5), _percentile(list(rows), 0.95),
+                window_cost(0, len(regions)) - window_cost(0, 1))
 
 
 def plan(mix: dict[str, float], k: int, model: Model, candidates: Sequence[str] = REGIONS) -> Plan:
@@ -161,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in range(1, args.max + 1):
         p = plan(mix, k, model)
         added = [r for r in p.regions if r not in previous]
-        extra = "" if k == 1 else f"  (+{', '.join(added)}: +1 SetBatch per sync window each, " \
+        per_region = window_cost(0, 2) - window_cost(0, 1)
+        extra = "" if k == 1 else f"  (+{', '.join(added)}: +{per_region} calls per sync window each, " \
             f"{min(model.region_to_region(r, a) for r in added for a in previous) if previous else 0:.0f} ms away)"
         print(f"{k:>2}  {p.mean_ms:6.0f} {p.p50_ms:6.0f} {p.p95_ms:6.0f}  {p.sync_calls_per_window:>18}  "
               f"MOMENTO_REGIONS={','.join(p.regions)}{extra}")

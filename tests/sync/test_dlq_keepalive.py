@@ -15,6 +15,7 @@ import pytest
 
 from edgecache.sync.budget import SubrequestBudget
 from edgecache.http import FetchError, Request
+from edgecache.entries import INVALIDATED
 from edgecache.sync.replay import (
     KEEPALIVE_BATCH,
     KEEPALIVE_RESERVE,
@@ -195,23 +196,26 @@ async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
     dead = [await dead_letter(w, f"/dead/{n}") for n in range(12)]
     w.clock.advance(DUE)
     writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(2)]
-    for write in writes:  # EU's copies make the window spend its SetIfs there
+    for write in writes:  # EU's copies: their SetIfs come out of what the window leaves
         await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
-    budget = SubrequestBudget(31)
+    budget = SubrequestBudget(29)
 
     summary = await w.drain(budget=budget, keep_dead_letters=True)
 
-    # lease, TTL 2 + a window of both writes 16 (fetch, GetBatch, the applied: markers and
-    # EU's queue read, 2 origin, SetBatch, entries GetBatch here and in EU, 2 SetIf here and
-    # 2 in EU, the applied: SetBatch here and in EU, remove) = 18: a second window would not
-    # fit. Of the 13 left: RUN_RESERVE 2, the fetch, the put and a SortedSetRemove for
-    # records found gone 3, so 8 UpdateTtl of the 12 due (fewer than KEEPALIVE_BATCH); the
-    # next run does the other 4. The SortedSetRemove not needed (none gone) pays the wake
-    # marks' GetBatch at the drain's end.
+    # lease, TTL 2 + a window of both writes 14 (fetch, GetBatch, the applied: markers and
+    # EU's queue read, 2 origin, SetBatch, entries GetBatch here and in EU, 2 SetIf here,
+    # the applied: SetBatch here and in EU, remove; planned 18 with a renewal, the DLQ put,
+    # EU's wake mark and second read) + EU's 2 SetIfs, not planned, from what the window
+    # left = 18: a second window would not fit. Of the 11 left: RUN_RESERVE 2, WAKE_RESERVE
+    # 3, the fetch, the put and a SortedSetRemove for records found gone 3, so 3 UpdateTtl
+    # of the 12 due (fewer than KEEPALIVE_BATCH); the next run does the other 9. Left
+    # over: the SortedSetRemove (none gone) and the wake reserve's Delete and publish (no
+    # mark): 26 spent.
     assert run_cost(len(REGIONS), 2, keep_dead_letters=True) == 2 + window_cost(2, len(REGIONS)) + RUN_RESERVE \
-        + WAKE_RESERVE + KEEPALIVE_RESERVE == 31
-    assert (summary.status, summary.synced, summary.kept_alive, summary.subrequests) == ("budget", 2, 8, 31)
-    assert budget.used == summary.subrequests <= 31
+        + WAKE_RESERVE + KEEPALIVE_RESERVE == 29
+    assert (summary.status, summary.synced, summary.kept_alive, summary.subrequests) == ("budget", 2, 3, 26)
+    assert budget.used == summary.subrequests <= 29
+    assert [await w.raw.client(EU).get(write.entry_key) for write in writes] == [INVALIDATED] * 2
     assert w.origin.applied[writes[0].id] == 1
     events = [line["event"] for line in w.logs]
     assert events.index("replay.synced") < events.index("dlq.kept_alive")
@@ -219,8 +223,29 @@ async def test_a_tiny_budget_replays_first_and_the_keep_alive_stops_cleanly(w):
     await w.queue().release_lease()
 
     summary = await w.drain(keep_dead_letters=True)
-    assert (summary.synced, summary.kept_alive) == (0, 4)
+    assert (summary.synced, summary.kept_alive) == (0, 9)
     assert await dlq_scores(w) == {x.id: w.clock() * 1000 for x in dead}
+
+
+async def test_the_keep_alive_never_takes_the_wake_reserve(w):
+    # As above, with a wake mark EU's sync left here: the keep-alive, short of calls for the
+    # 12 due dead letters, still leaves WAKE_RESERVE to the drain, which reads the mark,
+    # deletes it and wakes EU.
+    dead = [await dead_letter(w, f"/dead/{n}") for n in range(12)]
+    w.clock.advance(DUE)
+    for n in range(2):
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    await w.queue().leave_wake(EU, w.sync_config.lease_seconds)
+    budget = SubrequestBudget(run_cost(len(REGIONS), 2, keep_dead_letters=True))
+
+    summary = await w.drain(budget=budget, keep_dead_letters=True)
+
+    # Unspent: the keep-alive's SortedSetRemove (none gone); the wake's publish is no
+    # subrequest here (World.wake).
+    assert (summary.synced, budget.used) == (2, budget.limit - 2)
+    assert 0 < summary.kept_alive < len(dead)  # the keep-alive wanted more
+    assert w.woken == [EU] and await w.queue().wakes_left([EU]) == []
+    assert not w.events("replay.wake_failed")
 
 
 async def test_a_budget_too_small_for_a_write_and_the_reserve_touches_nothing(w):

@@ -68,14 +68,13 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert len(hub.sent) == 2 and budget.used == summary.subrequests  # the 2 calls are in the run's count
 
     world, app, hub = live_app()
-    # 45 less the continuation's publish: one window of 7 (the run 7, window_cost(7, 2) = 35
-    # of the 37 left), each entry with a clean copy in EU (its SetIf is spent): the window
-    # spends 31 (no renewal, DLQ put, wake mark or second read of EU's queue), so after
-    # lease + TTL + window = 33, the 11 left spare the end (2) and 9: 4 writes' events, not
-    # the last 3 writes'.
+    # 45 less the continuation's publish: one window of 11 (the run 7, window_cost(11, 2) =
+    # 36 of the 37 left): the window spends 32 (no renewal, DLQ put, wake mark or second
+    # read of EU's queue; no copies in EU), so after lease + TTL + window = 34, the 10 left
+    # spare the end (2) and the wake reserve (3) and 5: 2 writes' events, not the last 9
+    # writes'.
     for n in range(16):
-        record = await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
-        await world.raw.client(EU).set(record.entry_key, b"stale copy", 3600)
+        await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
     budget = SubrequestBudget(45)
     summaries = await app._drain([US], budget)
     assert budget.used <= 45
@@ -83,8 +82,25 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert skipped and "spares" in skipped[0]["reason"]  # the last write's events did not fit
     sent_channels = {channel for channel, _ in hub.sent}
     assert summaries[0].synced == len(sent_channels) + len(skipped)  # each settled write: events or a logged skip
-    assert (summaries[0].synced, len(sent_channels), len(skipped)) == (7, 4, 3)
+    assert (summaries[0].synced, len(sent_channels), len(skipped)) == (11, 2, 9)
     assert world.origin.applied.total() == summaries[0].synced
+
+
+async def test_events_never_take_the_wake_reserve():
+    # EU's sync left a wake mark here (it waits for a write of US's queue). As above, the
+    # events could use every call the run has beyond its end; they get none of the wake
+    # reserve, so the drain still reads the mark, deletes it and wakes EU (3 calls).
+    world, app, hub = live_app()
+    for n in range(16):
+        await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
+    await world.queue(US).leave_wake(EU, world.sync_config.lease_seconds)
+    budget = SubrequestBudget(45)
+    await app._drain([US], budget)
+    assert budget.used <= 45
+    assert world.events("live.skipped")  # the events wanted more than they were given
+    [woke] = world.events("replay.woke")
+    assert (woke["region"], woke["woke"]) == (US, EU)
+    assert await world.queue(US).wakes_left([EU]) == []
 
 
 async def test_a_failing_object_is_logged_and_the_write_stays_synced():

@@ -11,11 +11,11 @@ import pytest
 
 from edgecache.sync.budget import BudgetExhausted, SubrequestBudget, budgeted_regions
 from edgecache.config import ConfigError, SyncConfig, load_sync_config
-from edgecache.entries import INVALIDATED
+from edgecache.entries import INVALIDATED, CachedEntry
 from edgecache.momento import grpcweb
 from edgecache.momento import messages as m
 from edgecache.regional import RegionalClients
-from edgecache.http import Response
+from edgecache.http import Headers, Response
 from edgecache.sync.replay import (BATCH_SIZE, RUN_RESERVE, WAKE_RESERVE, DrainSummary, backoff_seconds, drain_region,
                                    lease_ttl, needs_continuation, order_cost, retry_after_seconds, run_cost, window_cost,
                                    write_cost)
@@ -749,6 +749,72 @@ async def test_failing_cache_refreshes_are_logged_and_never_unsync_the_write(w, 
     assert await w.raw.client(EU).get(write.entry_key) == b"stale copy"
 
 
+def counting_eu_setifs(w: World, calls: list[str]):
+    """A fetch that records the keys of the SetIf calls made in EU (the invalidations)."""
+    async def fetch(request):
+        path = urlsplit(request.url).path
+        if path.startswith(f"/{EU}/") and path.endswith("/SetIf"):
+            calls.append(m.SetIfRequest.decode(grpcweb.decode_request_body(request.body)).cache_key.decode())
+        return await w.fetch(request)
+    return fetch
+
+
+async def test_with_budget_to_spare_every_clean_copy_elsewhere_is_invalidated_and_dirty_ones_are_left(w):
+    # The other region's SetIfs are not planned (write_cost), but with a budget to spare
+    # every clean copy there becomes INVALIDATED, one SetIf each; a dirty copy (a write of
+    # EU still queued) and a key EU never cached cost nothing.
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(6)]
+    clean, dirty, absent = writes[:4], writes[4], writes[5]
+    for write in clean:
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    eu_write = new_write_id(START, "0000eeee", dirty.resource)
+    mine = CachedEntry(200, Headers(), b"EU's own write", START, ENTRY_TTL, dirty_write=eu_write).encode()
+    await w.raw.client(EU).set(dirty.entry_key, mine, 3600)
+    calls: list[str] = []
+
+    summary = await w.drain(fetch=counting_eu_setifs(w, calls))
+
+    assert (summary.status, summary.synced, summary.remaining) == ("drained", 6, 0)
+    assert sorted(calls) == sorted(write.entry_key for write in clean)  # one SetIf per clean copy
+    for write in clean:
+        assert await w.raw.client(EU).get(write.entry_key) == INVALIDATED
+    assert await w.raw.client(EU).get(dirty.entry_key) == mine
+    assert await w.raw.client(EU).get(absent.entry_key) is None
+    assert not w.events("replay.invalidation_skipped")
+
+
+async def test_copies_elsewhere_beyond_what_the_window_leaves_are_skipped_and_logged(w):
+    # A budget the window's plan fits exactly (run_cost(2, 6) = 33), six clean copies in EU.
+    # At the entries step the run has spent lease, TTL 2, the SortedSetFetch, the records'
+    # GetBatch, the markers' GetBatch and EU's queue read 4, 6 origin calls and the SetBatch
+    # 1 = 13: of the 20 left, the reserves (end 2, wake 3) keep 5, the own entries take 7
+    # (GetBatch, 6 SetIf), EU's GetBatch 1, the markers 2 and the SortedSetRemove 1: 4 spare
+    # for EU's SetIfs, so 4 copies are invalidated and 2 skipped (logged).
+    writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(6)]
+    for write in writes:
+        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
+    assert run_cost(len(REGIONS), 6) == 33
+    budget = SubrequestBudget(33)
+    calls: list[str] = []
+
+    summary = await w.drain(budget=budget, fetch=counting_eu_setifs(w, calls))
+
+    # The window completes: synced, markers in both regions, off the queue ("budget": no
+    # second window could be afforded to find the queue empty).
+    assert (summary.status, summary.synced, summary.remaining) == ("budget", 6, 0)
+    assert await w.queued_ids() == []
+    resources = sorted(write.resource for write in writes)
+    for region in REGIONS:
+        assert await w.queue(region).applied(resources) == {write.resource: write.id for write in writes}
+    # Never past the budget: 31 spent, the wake reserve's Delete and publish unused (no mark).
+    assert budget.used == summary.subrequests == 33 - 2
+    assert not w.events("replay.best_effort_failed")
+    copies = [await w.raw.client(EU).get(write.entry_key) for write in writes]
+    assert (len(calls), copies.count(INVALIDATED), copies.count(b"stale copy")) == (4, 4, 2)
+    [line] = w.events("replay.invalidation_skipped")
+    assert (line["level"], line["copies"], line["regions"]) == ("warning", 2, [EU])
+
+
 # -- budgets -----------------------------------------------------------------------------------
 
 
@@ -760,7 +826,7 @@ async def test_per_write_cost(fault):
     # lease + queue TTL + a window of one write + the end + the wake reserve (two regions),
     # the run touches nothing.
     least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE
-    assert least == run_cost(len(REGIONS)) == 24
+    assert least == run_cost(len(REGIONS)) == 23
     for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
         w = World()
         for n in range(4):
@@ -784,46 +850,48 @@ async def test_one_write_costs_what_the_comment_says(w):
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
     # run: lease, queue TTL, release, length, "more work?" mark, the wake marks' GetBatch
-    # (it settled writes) = 6; the window 16: the SortedSetFetch, one GetBatch of both
-    # records, one GetBatch of their applied: markers and EU's queue read (SortedSetFetch),
-    # 2 origin calls, one SetBatch of both settled records, the DLQ SortedSetPut, one
-    # GetBatch of both entries here and one of the synced key in EU, 2 SetIf here (one
-    # clean, one expired at once), 1 SetIf in EU (its clean copy INVALIDATED), one SetBatch
-    # of the synced write's applied: marker here and one in EU, one SortedSetRemove.
+    # (it settled writes) = 6; the window 15 of its plan: the SortedSetFetch, one GetBatch of
+    # both records, one GetBatch of their applied: markers and EU's queue read
+    # (SortedSetFetch), 2 origin calls, one SetBatch of both settled records, the DLQ
+    # SortedSetPut, one GetBatch of both entries here and one of the synced key in EU, 2
+    # SetIf here (one clean, one expired at once), one SetBatch of the synced write's
+    # applied: marker here and one in EU, one SortedSetRemove; and 1 SetIf in EU (its clean
+    # copy INVALIDATED), not planned: paid from what the window leaves.
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 6 + 16
+    assert summary.subrequests == 6 + 15 + 1
     assert await w.raw.client(EU).get(first.entry_key) == INVALIDATED
-    # The unused 4: a lease renewal, the wake mark and second queue read in EU (no write
-    # waited), an EU SetIf for the dead letter (a refused write changes nothing there).
+    assert not w.events("replay.invalidation_skipped")
+    # The plan's unused 3: a lease renewal, the wake mark and second queue read in EU (no
+    # write waited).
     assert order_cost(len(REGIONS)) == 1 + 2 + 3
-    assert 16 + 4 == window_cost(2, len(REGIONS)) == 20
-    assert write_cost(len(REGIONS)) == 3
+    assert 15 + 3 == window_cost(2, len(REGIONS)) == 18
+    assert write_cost(len(REGIONS)) == 2
 
 
 async def test_the_run_stops_cleanly_when_the_budget_cannot_cover_another_write(w):
     for n in range(5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2, the end 2 and the wake reserve 3 leave 25: a window of 3 writes
-    # (14 + 3 x 3 = 23), not of 4 (26).
-    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (23, 26)
-    budget = SubrequestBudget(32)
+    # lease + TTL 2, the end 2 and the wake reserve 3 leave 21: a window of 3 writes
+    # (14 + 2 x 3 = 20), not of 4 (22).
+    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (20, 22)
+    budget = SubrequestBudget(28)
     summary = await w.drain(budget=budget)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
-    assert budget.used <= 32 and summary.subrequests == budget.used
+    assert budget.used <= 28 and summary.subrequests == budget.used
     assert (await w.drain()).synced == 2  # the next trigger carries on
 
 
 async def test_the_run_stops_between_windows_when_the_next_window_does_not_fit(w):
     for n in range(BATCH_SIZE + 5):
-        write = await w.edge_write("PUT", f"/items/{n}", b"x")
-        await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)  # EU's SetIfs are spent
-    # lease + TTL 2, a full window budgeted at window_cost(20) = 74 and spending 70 (no DLQ
+        await w.edge_write("PUT", f"/items/{n}", b"x")
+    # lease + TTL 2, a full window budgeted at window_cost(20) = 54 and spending 50 (no DLQ
     # put, no renewal, no wake mark nor second read of EU's queue): 9 left, and the next
-    # window needs 14 + a write 3 + the end 2 + the wake reserve 3.
-    assert window_cost(BATCH_SIZE, len(REGIONS)) == 74
+    # window needs 14 + a write 2 + the end 2 + the wake reserve 3.
+    assert window_cost(BATCH_SIZE, len(REGIONS)) == 54
     summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", BATCH_SIZE, 5)
-    assert summary.subrequests == 2 + 70 + 3  # then the end: the lease, the length, the wake marks
+    assert summary.subrequests == 2 + 50 + 3  # then the end: the lease, the length, the wake marks
+    assert not w.events("replay.invalidation_skipped")  # no copy in EU: nothing skipped, nothing said
 
 
 @pytest.mark.parametrize("spender", ["another drain", "someone while the origin answers"])

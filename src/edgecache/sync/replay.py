@@ -28,8 +28,9 @@ handful of Momento calls around many origin calls:
                           SetIf equal per entry to clean; each other region, after a sync: one
                           GetBatch of the synced keys, then one SetIf equal per copy there that
                           is clean (not ``dirty_write``, not ``entries.INVALIDATED`` already) to
-                          make it ``INVALIDATED`` (those SetIfs paid from what the window
-                          leaves, not planned); deduplicated by key; best effort
+                          make it ``INVALIDATED``, as many as what the window leaves pays for
+                          (not planned; the rest logged ``replay.invalidation_skipped``);
+                          deduplicated by key; best effort
     9  SetBatch           the synced resources' newest write ids as ``applied:`` markers, in
                           ``marker_region`` (not best effort)
    10  SortedSetRemove    every settled id off the queue, in one call
@@ -38,23 +39,29 @@ At the end of ``drain_region``, with more than one region and when it settled a 
 GetBatch of the wake marks other regions' syncs left here, then per mark its Delete and the
 wake (``_wake_waiting``, from ``WAKE_RESERVE``).
 
-So a window of w writes in n regions costs ``window_cost(w, n)`` = (n + 1)w + 5n + 4 at most
-(the n + 1 per write: its origin call, its own entry's SetIf and a SetIf per other region's
-copy; of the 5n + 4, ``order_cost(n)`` = 4n - 2 is the order across regions), and a run adds
-4 (lease, queue TTL, release, length) and, with more than one region, ``WAKE_RESERVE`` (3).
-With the default budget of 45 and three regions one webhook run replays (45 - 7 - 19) // 4 =
-4 writes (``run_cost(3, 4)`` = 42 budgeted; measured against the stand-in, 26 subrequests
-with no copies in the other regions, 34 with a clean copy of each entry in both: 4 origin
-calls and 30 Momento calls, 7.5 per write); a window of BATCH_SIZE costs n + (5n + 4)/w =
-3.95 Momento calls per write amortised at most. (Before the order across regions: 16 writes
-per run at 45 and 1 + (n + 6)/w = 1.45 per write; before the windows were batched: 5 + (n - 1)
-per write.) Once a window's records are read, ``_fitting`` budgets it as exactly that: one
-SetIf per distinct entry and region, one origin request per write except on a bulk route
-(``_origin_plan``: a round's writes share requests of ``bulk_max``; the rounds hold to that
-plan), and for a window that coalesces two more SetBatch calls (the bindings before the
-first send, the coalesced records after their newer write's) plus one GetBatch when bound
-writes' newer writes lie outside it. So 20 writes to 5 items on a coalescing route cost 5
-origin calls and at most 5 SetIfs per region, and 20 in bulk (``bulk_max`` 25) one POST.
+So a window of w writes in n regions is planned at ``window_cost(w, n)`` = 2w + 5n + 4 at
+most (the 2 per write: its origin call and its own entry's SetIf; of the 5n + 4,
+``order_cost(n)`` = 4n - 2 is the order across regions), and a run adds 4 (lease, queue TTL,
+release, length) and, with more than one region, ``WAKE_RESERVE`` (3). The SetIfs that
+invalidate other regions' clean copies (step 8) are not planned, since most synced keys have
+no copy elsewhere: they are paid from what the window's plan and the budget leave beyond the
+run's reserves (``_invalidate_other_regions``). With the default budget of 45 and three
+regions one webhook run replays (45 - 7 - 19) // 2 = 9 writes (``run_cost(3, 9)`` = 44
+budgeted; measured against the stand-in with three regions: 36 subrequests with no copies in
+the other regions, 9 origin calls and 27 Momento calls, 3 per write; 43 with a clean copy of
+each entry in both, 7 of the 18 copies invalidated and 11 skipped); a window of BATCH_SIZE is
+planned at 1 + (5n + 4)/w = 1.95 Momento calls per write amortised, plus a SetIf per clean
+copy elsewhere that the budget reaches. (With a SetIf planned per other region's copy: 4
+writes per run at 45 and n + (5n + 4)/w = 3.95 per write; before the order across regions:
+16 writes per run and 1 + (n + 6)/w = 1.45 per write; before the windows were batched:
+5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it as exactly
+that: one SetIf per distinct entry (own region; an UpdateTtl per unreadable record), one
+origin request per write except on a bulk route (``_origin_plan``: a round's writes share
+requests of ``bulk_max``; the rounds hold to that plan), and for a window that coalesces two
+more SetBatch calls (the bindings before the first send, the coalesced records after their
+newer write's) plus one GetBatch when bound writes' newer writes lie outside it. So 20
+writes to 5 items on a coalescing route cost 5 origin calls and at most 5 SetIfs here (and,
+from what is left, one per clean copy elsewhere), and 20 in bulk (``bulk_max`` 25) one POST.
 Every network call goes through the injected ``fetch``; time and
 randomness are parameters, so the whole thing runs on CPython against the Momento stand-in
 and a fake origin. This module only sequences that I/O: what an origin outcome leads to
@@ -128,7 +135,8 @@ of a batched run, and the property test):
   finish (``window_cost``, re-checked once the records' sizes are known), and a run stops
   with status ``"budget"`` so that a continuation or the next trigger goes on. The
   keep-alive gets what the replay leaves, plus a reserve of ``KEEPALIVE_RESERVE``. With more
-  than one region the windows also leave ``WAKE_RESERVE`` for the drain's wake marks.
+  than one region the windows, the invalidations in other regions, the live events and the
+  keep-alive all leave ``WAKE_RESERVE`` for the drain's wake marks.
 
 Errors: none of its own. Momento errors end the run with status ``"error"`` and a
 ``budget.BudgetExhausted`` with ``"budget"``; either way nothing is lost, the queue still
@@ -265,14 +273,15 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
         ``lookups`` (the GetBatch of bound writes' newer writes the window did not read:
         0 or 1), the order across regions ``order_cost``
                                           n + 5 + record_batches + lookups + order_cost(n)
-        per write (``write_cost``)                                   (n + 1) x writes
+        per write (``write_cost``)                                         2 x writes
 
     (``_fitting`` counts the per-write part exactly once the records are read: a SetIf per
-    distinct entry and region, the origin requests of ``_origin_plan``.)
+    distinct entry, the origin requests of ``_origin_plan``. The SetIfs for other regions'
+    copies are not in it: they are paid from what the window leaves, see ``write_cost``.)
 
     A run adds ``_RUN_START`` and ``RUN_RESERVE`` (and ``WAKE_RESERVE`` with more than one
-    region); so one write alone costs 2 + 23 + 2 + 3 = 30 with three regions (``run_cost``),
-    and the default budget of 45 replays (45 - 7 - 19) // 4 = 4 in one window.
+    region); so one write alone costs 2 + 21 + 2 + 3 = 28 with three regions (``run_cost``),
+    and the default budget of 45 replays (45 - 7 - 19) // 2 = 9 in one window.
     """
     return (2 + record_batches + 3 + (region_count - 1) + 1 + lookups + order_cost(region_count)
             + write_cost(region_count) * writes)
@@ -872,7 +881,8 @@ class _Run:
             lookups = 1 if any((r.coalesced_into and r.coalesced_into not in known)
                                or (r.based_on and r.based_on not in known) for r in queued) else 0
             origin = self._origin_plan(queued)
-            # A SetIf per distinct entry here and, for a synced write, per other region's copy.
+            # A SetIf per distinct entry here, an UpdateTtl per unreadable record; the SetIfs for
+            # other regions' copies are paid from what the window leaves (not planned).
             cleanups = len({r.entry_key for r in records}) + sum(isinstance(x, RecordFormatError) for _, x in items)
             cost = window_cost(0, region_count, saves, lookups) + origin + cleanups
             if cost <= allowance:
@@ -1299,9 +1309,12 @@ class _Run:
         latest: dict[str, WriteRecord] = {}
         for record in sorted(synced + failed, key=lambda r: r.id):  # ids sort by time
             latest[record.entry_key] = record
+        # Taken before either job starts: the own region's calls run at the same time as the
+        # other regions' reads, and may be spent already when the spare is computed.
+        allowance = self._allowance()
         jobs = [self._best_effort(f"entries in {self.region}", self._refresh_own(list(latest.values())))]
         if synced:
-            jobs.append(self._invalidate_other_regions(synced, own_calls=1 + len(latest)))
+            jobs.append(self._invalidate_other_regions(synced, allowance - (1 + len(latest))))
         await asyncio.gather(*jobs)
 
     async def _refresh_own(self, records: list[WriteRecord]) -> None:
@@ -1341,7 +1354,7 @@ class _Run:
             # delete; a 1 s TTL under the same condition is the same thing.
             await own.set_if_equal(record.entry_key, raw, raw, 1)
 
-    async def _invalidate_other_regions(self, synced: list[WriteRecord], own_calls: int) -> None:
+    async def _invalidate_other_regions(self, synced: list[WriteRecord], allowance: int) -> None:
         """After a sync, every other region's clean copy of the entry is older than the origin:
         per other region, concurrently, one GetBatch of the window's synced keys, then one
         SetIf equal per copy to replace with ``INVALIDATED`` (readers take it as a miss). A
@@ -1350,8 +1363,9 @@ class _Run:
         invalidates it). The compare-and-set leaves alone a dirty copy written in between too.
 
         The GetBatches are planned (``window_cost``); the SetIfs are paid from what is left
-        beyond what the window still needs (``own_calls`` for its own entries, running at
-        the same time, then the markers and the removal) and the run's reserves, since most
+        beyond what the window still needs and the run's reserves: ``allowance`` is what the
+        run could spend when the entries step began, less the own entries' calls (running at
+        the same time); the GetBatches here, the markers and the removal come off it too. Most
         synced keys have no copy elsewhere and planning one per key and region would shrink
         every window. Copies beyond that are logged (``replay.invalidation_skipped``) and live
         for their TTL, as after a failed call. Best effort throughout. (The one place that
@@ -1363,10 +1377,10 @@ class _Run:
                                                          write_ids=ids) for other in others))
         stale = [(other, key, raw) for other, raws in zip(others, reads) if raws is not None
                  for key, raw in zip(keys, raws) if raw is not None and _replaceable(raw)]
-        spare = self._allowance() - own_calls - 2  # the markers' SetBatch, the SortedSetRemove
+        spare = max(0, allowance - len(others) - 2)  # the reads, the markers' SetBatch, the SortedSetRemove
         if len(stale) > spare:
-            skipped = stale[max(0, spare):]
-            stale = stale[:max(0, spare)]
+            skipped = stale[spare:]
+            stale = stale[:spare]
             self.log("replay.invalidation_skipped", level="warning", region=self.region, copies=len(skipped),
                      regions=sorted({other for other, _, _ in skipped}), write_ids=ids,
                      reason="the run's budget has no subrequest left for them; they live for their TTL")
