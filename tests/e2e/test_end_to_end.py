@@ -133,18 +133,24 @@ def test_two_users_in_japan_and_germany_writing_one_item_in_turn_end_in_order(st
     order 0..49 (each region's queue is replayed in its own order, but an older write queued
     in the other region goes first), and a JP user reads their own write or a newer one."""
     path, url = item_url(stack)
-    for n in range(50):
-        country = ("JP", "DE")[n % 2]
-        put = http("PUT", url, json_body={"n": n}, headers={"x-edge-country": country})
-        assert put.status == 202, put.body
-        if country == "JP":
-            read = http("GET", url, headers={"x-edge-country": "JP"})
-            assert read.status == 200 and read.json()["n"] >= n, f"JP read {read.json()} right after writing n={n}"
+    # A slow origin makes each region's queue back up, so both regions' syncs hold writes of
+    # the item at once: only the order across regions keeps them from overtaking each other.
+    stack.set_origin_faults(latency_ms=150)
+    try:
+        for n in range(50):
+            country = ("JP", "DE")[n % 2]
+            put = http("PUT", url, json_body={"n": n}, headers={"x-edge-country": country})
+            assert put.status == 202, put.body
+            if country == "JP":
+                read = http("GET", url, headers={"x-edge-country": "JP"})
+                assert read.status == 200 and read.json()["n"] >= n, f"JP read {read.json()} right after writing n={n}"
 
-    def applied() -> list:
-        return [w for w in stack.origin_writes() if w["path"] == path]
+        def applied() -> list:
+            return [w for w in stack.origin_writes() if w["path"] == path]
 
-    eventually(lambda: len(applied()) == 50, timeout=90, what="all 50 writes at the origin")
+        eventually(lambda: len(applied()) == 50, timeout=120, what="all 50 writes at the origin")
+    finally:
+        stack.clear_origin_faults()
     keys = [w["idempotency_key"] for w in applied()]
     assert keys == sorted(keys), "the origin applied an older write after a newer one"
     assert origin_item(stack, path) == {"n": 49}

@@ -107,3 +107,18 @@ async def test_a_write_stamped_by_a_clock_far_ahead_waits_until_its_stamp_has_cl
     assert w.origin.applied[ahead.id] == 0 and w.origin.applied[before.id] == 0
     w.clock.advance(31)
     assert (await w.drain(EU)).synced == 2
+
+
+async def test_a_full_window_of_waiting_writes_still_affords_its_wake_mark():
+    """The plan counted an origin request per write; writes that wait make none, so the
+    window can pay the wake mark from those even on the Free plan's budget."""
+    w = World(SYNC_SUBREQUEST_BUDGET="45")
+    for n in range(13):  # as many as one Free-plan window plans: its plan leaves nothing else
+        await w.edge_write("PUT", f"/items/{n}", b"eu", region=EU)
+    for n in range(13):
+        await w.edge_write("PUT", f"/items/{n}", b"us", region=US)
+    summary = await w.drain(US)
+    assert (summary.synced, summary.blocked) == (0, 13) and summary.subrequests <= 45
+    assert not w.events("replay.wake_skipped")
+    await w.drain(EU)
+    assert w.woken == [US]

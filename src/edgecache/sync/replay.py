@@ -708,7 +708,11 @@ class _Run:
         verdicts = ordering.decide(records, window.applied, elsewhere)
         waited_for = sorted({v.region for v in verdicts.values() if v.action == "wait" and v.region in elsewhere
                              and elsewhere[v.region] is not None})
-        outstanding = window.planned - (self.budget.used - window.started_used)
+        # The plan counted an origin request for every write not on a bulk route (``_origin_plan``);
+        # a write that waits or is superseded makes none: that is the wake mark's spare.
+        unsent = sum(1 for r in records if verdicts[r.id].action != "send"
+                     and not ((route := self._route_of(r)) is not None and route.bulk_url))
+        outstanding = window.planned - (self.budget.used - window.started_used) - unsent
         if waited_for and self._allowance() - outstanding < 2 * len(waited_for):
             # Not planned (rarely needed): without the spare calls, the writes wait for the
             # next trigger instead (the other region's next webhook, or the cron sweep).
