@@ -122,3 +122,18 @@ async def test_a_full_window_of_waiting_writes_still_affords_its_wake_mark():
     assert not w.events("replay.wake_skipped")
     await w.drain(EU)
     assert w.woken == [US]
+
+
+async def test_a_sleep_that_ends_a_little_early_is_followed_by_another_not_by_a_stalled_write():
+    w = World(ORDER_WAIT_MS="2000")
+    slept = []
+
+    async def early(seconds: float) -> None:  # the first timer fires 10 ms early, the next on time
+        slept.append(seconds)
+        w.clock.advance(seconds - (0.01 if len(slept) == 1 else 0.0))
+
+    write = await w.edge_write("PUT", "/items/1", b"1", region=US)
+    w.sleep = early
+    summary = await w.drain(US)
+    assert summary.synced == 1 and len(slept) == 2
+    assert w.origin.state["/items/1"] == (write.id, b"1")

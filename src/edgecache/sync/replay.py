@@ -228,6 +228,10 @@ def lease_ttl(origin_timeout: float, lease_seconds: int) -> int:
     return min(lease_seconds, max(1, math.ceil(origin_timeout + LEASE_MARGIN_SECONDS + LEASE_SLACK_SECONDS)))
 
 
+CLOSE_MARGIN_SECONDS = 0.005
+"""Added to a sleep until writes close (``_until_closed``): timers fire to the millisecond."""
+
+
 RECORD_GRACE_SECONDS = 60.0
 """How long a queued id may be seen without its record before it counts as never recorded
 (see ``_Window``): far more than the edge's two concurrent calls take."""
@@ -753,8 +757,12 @@ class _Run:
         continuation of this one, "budget")."""
         wait = self.config.order_wait_seconds
         closes = max(ordering.closes_at(record, wait) for record in window.sendable)
-        if closes > self.now() and closes <= self.stop_at:
-            await self.sleep(closes - self.now())
+        for _ in range(3):
+            if not self.now() < closes <= self.stop_at:
+                break
+            # A timer may fire a little early (setTimeout rounds to whole milliseconds, the
+            # clock it is read against is the same): look again, with a few ms to spare.
+            await self.sleep(closes - self.now() + CLOSE_MARGIN_SECONDS)
         late = [r for r in window.sendable if ordering.closes_at(r, wait) > self.now()]
         # A resource's writes close in queue order (their stamps grow), so what is late is a
         # tail of each resource's writes: the closed ones before it may go.
