@@ -12,14 +12,15 @@ Worker + the round trip from C's colo to the region the edge itself would pick f
 Search: greedy (add the region that helps most), then swaps of one chosen region for one
 unchosen until none helps. ``tests/bench/test_plan.py`` checks it against exhaustive search.
 
-Sync cost of a region set of n (``edgecache.sync.replay.window_cost``, 2w + 5n + 4 for a
-window of w writes): every extra region adds 5 planned subrequests to each window of up to
-``replay.BATCH_SIZE`` (20) synced writes (its queue read, a wake mark and the read again for
-the order across regions, its ``applied:`` markers' SetBatch, the GetBatch of its copies),
-5/20 per write at full windows, and the first extra region adds ``replay.WAKE_RESERVE`` (3)
-per run; each clean copy found there costs one more SetIf, paid from what the window leaves
-(the Free plan allows 50 per sync invocation). And one round trip from the writing region
-to the new one.
+Sync cost of a region set of n (``edgecache.sync.replay.window_cost``, 2w + 2n + 7 for a
+window of w writes): every extra region adds 2 planned subrequests to each window of up to
+``replay.BATCH_SIZE`` (20) synced writes (its queue read for the order across regions, the
+GetBatch of its copies; the ``applied:`` markers live in the first region alone, one GetBatch
+and one SetBatch per window whatever n), 2/20 per write at full windows, and the first extra
+region adds ``replay.WAKE_RESERVE`` (3) per run; each clean copy found there costs one more
+SetIf, and a write that waits for an older one queued there a wake mark and a second read of
+its queue, all paid from what the window leaves (the Free plan allows 50 per sync
+invocation). And one round trip from the writing region to the new one.
 
 ``--users``: ``JP=70,US=10,DE=20`` (ISO 3166-1 alpha-2 = any non-negative weight), a CSV
 file of ``country,weight`` lines (a header line is allowed), or ``world`` (internet users per
@@ -54,7 +55,7 @@ class Plan:
     mean_ms: float
     p50_ms: float
     p95_ms: float
-    sync_calls_per_window: int  # what the other regions add to a replay window's plan: 5 (n - 1), window_cost
+    sync_calls_per_window: int  # what the other regions add to a replay window's plan: 2 (n - 1), window_cost
 
 
 def parse_users(text: str) -> dict[str, float]:

@@ -7,6 +7,8 @@ import pytest
 
 from edgecache.entries import INVALIDATED, CachedEntry
 from edgecache.http import Headers
+from edgecache.sync.budget import SubrequestBudget
+from edgecache.sync.replay import marker_region, run_cost
 from edgecache.writes import WriteState
 
 from .support import REGIONS, World
@@ -137,3 +139,59 @@ async def test_a_sleep_that_ends_a_little_early_is_followed_by_another_not_by_a_
     summary = await w.drain(US)
     assert summary.synced == 1 and len(slept) == 2
     assert w.origin.state["/items/1"] == (write.id, b"1")
+
+
+@pytest.mark.parametrize("spare", [0, 2], ids=["no spare: skipped", "two spare: the wake mark"])
+async def test_a_waiting_write_without_calls_to_spare_for_the_wake_mark_stays_queued_and_syncs_later(w, spare):
+    # US's newer write waits for EU's older one. A budget of run_cost(2, 1) (= 20) is what the
+    # window's plan needs and no more: at the order step the window still needs 9 of its plan
+    # and the run's allowance is 9, so the wake mark in EU and the second read of EU's queue
+    # (2 calls, not planned) cannot be paid: logged, the write stays queued, no mark in EU.
+    # Two more calls pay them (the mark is left, EU's sync wakes US's).
+    older = await w.edge_write("PUT", "/items/1", b"1", region=EU)
+    newer = await w.edge_write("PUT", "/items/1", b"2", region=US)
+    limit = run_cost(len(REGIONS), 1) + spare
+    assert run_cost(len(REGIONS), 1) == 20
+    budget = SubrequestBudget(limit)
+
+    summary = await w.drain(US, budget=budget)
+
+    assert (summary.synced, summary.blocked) == (0, 1) and budget.used <= limit
+    assert await w.queued_ids(US) == [newer.id] and w.origin.applied[newer.id] == 0
+    skipped = w.events("replay.wake_skipped")
+    if spare:
+        assert skipped == []
+    else:
+        [line] = skipped
+        assert (line["level"], line["region"], line["waits_in"]) == ("warning", US, [EU])
+
+    await w.drain(EU)  # the older write syncs; it wakes US only if US left its mark
+    assert w.origin.applied[older.id] == 1
+    assert w.woken == ([US] if spare else [])
+    summary = await w.drain(US)  # a later trigger (the wake, the next sweep)
+    assert (summary.synced, summary.blocked) == (1, 0) and await w.queued_ids(US) == []
+    assert [key for resource, key in w.origin.applied_order if resource == "/items/1"] == [older.id, newer.id]
+
+
+async def test_the_applied_markers_live_in_the_first_region_and_other_regions_syncs_read_them_there(w):
+    """The mirror of the late write above: EU's edge runs 30 s behind. US's write syncs and
+    its marker is stored in us-east-1 alone (``marker_region``); EU's late, "older" write is
+    then superseded by that marker, which EU's sync reads from us-east-1, not from EU."""
+    assert marker_region(REGIONS) == US
+    w.skew[EU] = -30.0
+    ahead = await w.edge_write("PUT", "/items/1", b"us", region=US)
+    assert (await w.drain(US)).synced == 1
+    assert await w.queue(US).applied(["/items/1"]) == {"/items/1": ahead.id}
+    assert await w.queue(EU).applied(["/items/1"]) == {"/items/1": None}  # no copy in EU
+    w.clock.advance(1)
+    late = await w.edge_write("PUT", "/items/1", b"eu", region=EU)
+    assert late.id < ahead.id
+
+    summary = await w.drain(EU)
+
+    record = await record_of(w, late.id, EU)
+    assert (record.state, record.superseded_by, summary.synced) == (WriteState.SYNCED, ahead.id, 1)
+    assert w.origin.applied[late.id] == 0 and w.origin.state["/items/1"] == (ahead.id, b"us")
+    # EU's sync wrote the marker back where it lives: still ahead's, still none in EU.
+    assert await w.queue(US).applied(["/items/1"]) == {"/items/1": ahead.id}
+    assert await w.queue(EU).applied(["/items/1"]) == {"/items/1": None}

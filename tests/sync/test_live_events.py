@@ -68,11 +68,10 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert len(hub.sent) == 2 and budget.used == summary.subrequests  # the 2 calls are in the run's count
 
     world, app, hub = live_app()
-    # 45 less the continuation's publish: one window of 11 (the run 7, window_cost(11, 2) =
-    # 36 of the 37 left): the window spends 32 (no renewal, DLQ put, wake mark or second
-    # read of EU's queue; no copies in EU), so after lease + TTL + window = 34, the 10 left
-    # spare the end (2) and the wake reserve (3) and 5: 2 writes' events, not the last 9
-    # writes'.
+    # 45 less the continuation's publish: one window of 13 (the run 7, window_cost(13, 2) =
+    # 37 of the 37 left): the window spends 35 (no renewal, no DLQ put; no copies in EU), so
+    # after lease + TTL + window = 37, the 7 left spare the end (2) and the wake reserve (3)
+    # and 2: 1 write's events, not the last 12 writes'.
     for n in range(16):
         await world.edge_write("PUT", f"/us/{n}", b"{}", region=US)
     budget = SubrequestBudget(45)
@@ -82,7 +81,7 @@ async def test_events_count_against_the_budget_and_are_skipped_when_it_cannot_sp
     assert skipped and "spares" in skipped[0]["reason"]  # the last write's events did not fit
     sent_channels = {channel for channel, _ in hub.sent}
     assert summaries[0].synced == len(sent_channels) + len(skipped)  # each settled write: events or a logged skip
-    assert (summaries[0].synced, len(sent_channels), len(skipped)) == (11, 2, 9)
+    assert (summaries[0].synced, len(sent_channels), len(skipped)) == (13, 1, 12)
     assert world.origin.applied.total() == summaries[0].synced
 
 

@@ -167,12 +167,12 @@ async def test_a_region_whose_queue_cannot_be_read_holds_back_the_other_and_lose
 
 
 async def test_a_budget_too_small_for_every_region_at_once_drains_them_in_turn():
-    # A full window in each of two regions needs 2 x 66 on a cron run (run_cost(2, 20, keep)
+    # A full window in each of two regions needs 2 x 63 on a cron run (run_cost(2, 20, keep)
     # and the continuation's publish): the Free plan's 45 goes to the first region (rotation)
-    # whole, as (44 - run_cost(2, 0, keep) = 25) // 2 = 9 writes, not as two shares of 22
-    # and 23 that afford no run at all (run_cost(2, keep) = 27).
-    assert run_cost(len(REGIONS), BATCH_SIZE, keep_dead_letters=True) + CONTINUATION_COST == 66
-    assert run_cost(len(REGIONS), keep_dead_letters=True) == 27 > 45 // 2 + 1
+    # whole, as (44 - run_cost(2, 0, keep) = 22) // 2 = 11 writes, not as two shares of 22
+    # and 23 that afford no run at all (run_cost(2, keep) = 24).
+    assert run_cost(len(REGIONS), BATCH_SIZE, keep_dead_letters=True) + CONTINUATION_COST == 63
+    assert run_cost(len(REGIONS), keep_dead_letters=True) == 24 > 45 // 2 + 1
     a = App(SYNC_SUBREQUEST_BUDGET="45")
     for n in range(30):
         await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
@@ -180,7 +180,7 @@ async def test_a_budget_too_small_for_every_region_at_once_drains_them_in_turn()
     calls = counting(a)
     first, second = await a.app.sweep()
     expected = (45 - CONTINUATION_COST - run_cost(len(REGIONS), 0, keep_dead_letters=True)) // write_cost(len(REGIONS))
-    assert first.synced == expected == 9 and first.synced > second.synced and len(calls) <= 45
+    assert first.synced == expected == 11 and first.synced > second.synced and len(calls) <= 45
 
 
 # -- webhooks folded into a running drain ----------------------------------------------------------

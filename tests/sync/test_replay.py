@@ -377,12 +377,12 @@ async def test_a_dead_lettered_write_does_not_hold_back_later_ones(w):
 # -- exactly once at the origin ------------------------------------------------------------
 
 # Subrequests of a run with one write, in order: 1 lease, 2 queue TTL, 3 window, 4 load,
-# 5 the applied: markers here and 6 the other region's queue (concurrently, the order across
-# regions), 7 origin, 8 save SYNCED, 9 read own entry and 10 the other region's copy
-# (concurrently), 11 own entry's TTL, 12 the other region's copy INVALIDATED (only when a
-# clean copy is there: without one, every later call moves up by one), 13 the applied:
-# marker here and 14 in the other region, 15 SortedSetRemove, 16 release lease, 17 queue
-# length, 18 the "more work" mark, 19 the wake marks.
+# 5 the applied: markers (here: us-east-1 is the markers' region) and 6 the other region's
+# queue (concurrently, the order across regions), 7 origin, 8 save SYNCED, 9 read own entry
+# and 10 the other region's copy (concurrently), 11 own entry's TTL, 12 the other region's
+# copy INVALIDATED (only when a clean copy is there: without one, every later call moves up
+# by one), 13 the applied: marker (one SetBatch, in us-east-1 only), 14 SortedSetRemove,
+# 15 release lease, 16 queue length, 17 the "more work" mark, 18 the wake marks.
 
 
 async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answer(w):
@@ -402,7 +402,7 @@ async def test_a_crash_after_the_origin_applied_is_replayed_into_its_stored_answ
 async def test_a_crash_before_the_removal_leaves_a_synced_record_that_is_just_dropped(w):
     write = await w.edge_write("PUT", "/items/1", b"a")
     with pytest.raises(CrashError):
-        await w.drain(fetch=w.crashing_fetch(at=14))  # no copy in EU: dies before the SortedSetRemove
+        await w.drain(fetch=w.crashing_fetch(at=13))  # no copy in EU: dies before the SortedSetRemove
     assert await w.queued_ids() == [write.id]
     w.clock.advance(61)
     summary = await w.drain()
@@ -784,35 +784,35 @@ async def test_with_budget_to_spare_every_clean_copy_elsewhere_is_invalidated_an
 
 
 async def test_copies_elsewhere_beyond_what_the_window_leaves_are_skipped_and_logged(w):
-    # A budget the window's plan fits exactly (run_cost(2, 6) = 33), six clean copies in EU.
+    # A budget the window's plan fits exactly (run_cost(2, 6) = 30), six clean copies in EU.
     # At the entries step the run has spent lease, TTL 2, the SortedSetFetch, the records'
     # GetBatch, the markers' GetBatch and EU's queue read 4, 6 origin calls and the SetBatch
-    # 1 = 13: of the 20 left, the reserves (end 2, wake 3) keep 5, the own entries take 7
-    # (GetBatch, 6 SetIf), EU's GetBatch 1, the markers 2 and the SortedSetRemove 1: 4 spare
-    # for EU's SetIfs, so 4 copies are invalidated and 2 skipped (logged).
+    # 1 = 13: of the 17 left, the reserves (end 2, wake 3) keep 5, the own entries take 7
+    # (GetBatch, 6 SetIf), EU's GetBatch 1, the markers' SetBatch 1 and the SortedSetRemove
+    # 1: 2 spare for EU's SetIfs, so 2 copies are invalidated and 4 skipped (logged).
     writes = [await w.edge_write("PUT", f"/items/{n}", b"x") for n in range(6)]
     for write in writes:
         await w.raw.client(EU).set(write.entry_key, b"stale copy", 3600)
-    assert run_cost(len(REGIONS), 6) == 33
-    budget = SubrequestBudget(33)
+    assert run_cost(len(REGIONS), 6) == 30
+    budget = SubrequestBudget(30)
     calls: list[str] = []
 
     summary = await w.drain(budget=budget, fetch=counting_eu_setifs(w, calls))
 
-    # The window completes: synced, markers in both regions, off the queue ("budget": no
-    # second window could be afforded to find the queue empty).
+    # The window completes: synced, markers in the markers' region (us-east-1) alone, off
+    # the queue ("budget": no second window could be afforded to find the queue empty).
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 6, 0)
     assert await w.queued_ids() == []
     resources = sorted(write.resource for write in writes)
-    for region in REGIONS:
-        assert await w.queue(region).applied(resources) == {write.resource: write.id for write in writes}
-    # Never past the budget: 31 spent, the wake reserve's Delete and publish unused (no mark).
-    assert budget.used == summary.subrequests == 33 - 2
+    assert await w.queue(US).applied(resources) == {write.resource: write.id for write in writes}
+    assert await w.queue(EU).applied(resources) == dict.fromkeys(resources)
+    # Never past the budget: 28 spent, the wake reserve's Delete and publish unused (no mark).
+    assert budget.used == summary.subrequests == 30 - 2
     assert not w.events("replay.best_effort_failed")
     copies = [await w.raw.client(EU).get(write.entry_key) for write in writes]
-    assert (len(calls), copies.count(INVALIDATED), copies.count(b"stale copy")) == (4, 4, 2)
+    assert (len(calls), copies.count(INVALIDATED), copies.count(b"stale copy")) == (2, 2, 4)
     [line] = w.events("replay.invalidation_skipped")
-    assert (line["level"], line["copies"], line["regions"]) == ("warning", 2, [EU])
+    assert (line["level"], line["copies"], line["regions"]) == ("warning", 4, [EU])
 
 
 # -- budgets -----------------------------------------------------------------------------------
@@ -826,7 +826,7 @@ async def test_per_write_cost(fault):
     # lease + queue TTL + a window of one write + the end + the wake reserve (two regions),
     # the run touches nothing.
     least = 2 + window_cost(1, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE
-    assert least == run_cost(len(REGIONS)) == 23
+    assert least == run_cost(len(REGIONS)) == 20
     for limit in range(least - 1, least + 3 * write_cost(len(REGIONS))):
         w = World()
         for n in range(4):
@@ -850,47 +850,47 @@ async def test_one_write_costs_what_the_comment_says(w):
     w.origin.fail("409", write_id=(await w.queued_ids())[1])
     summary = await w.drain()
     # run: lease, queue TTL, release, length, "more work?" mark, the wake marks' GetBatch
-    # (it settled writes) = 6; the window 15 of its plan: the SortedSetFetch, one GetBatch of
-    # both records, one GetBatch of their applied: markers and EU's queue read
-    # (SortedSetFetch), 2 origin calls, one SetBatch of both settled records, the DLQ
+    # (it settled writes) = 6; the window 14 of its plan: the SortedSetFetch, one GetBatch of
+    # both records, one GetBatch of their applied: markers (here, us-east-1) and EU's queue
+    # read (SortedSetFetch), 2 origin calls, one SetBatch of both settled records, the DLQ
     # SortedSetPut, one GetBatch of both entries here and one of the synced key in EU, 2
     # SetIf here (one clean, one expired at once), one SetBatch of the synced write's
-    # applied: marker here and one in EU, one SortedSetRemove; and 1 SetIf in EU (its clean
-    # copy INVALIDATED), not planned: paid from what the window leaves.
+    # applied: marker here (the markers' region only), one SortedSetRemove; and 1 SetIf in
+    # EU (its clean copy INVALIDATED), not planned: paid from what the window leaves.
     assert (summary.synced, summary.dead_lettered) == (1, 1)
-    assert summary.subrequests == 6 + 15 + 1
+    assert summary.subrequests == 6 + 14 + 1
     assert await w.raw.client(EU).get(first.entry_key) == INVALIDATED
     assert not w.events("replay.invalidation_skipped")
-    # The plan's unused 3: a lease renewal, the wake mark and second queue read in EU (no
-    # write waited).
-    assert order_cost(len(REGIONS)) == 1 + 2 + 3
-    assert 15 + 3 == window_cost(2, len(REGIONS)) == 18
+    # The plan's unused 1: a lease renewal. (A wake mark and second queue read in EU are not
+    # planned: no write waited, and one that does pays them from what the window leaves.)
+    assert order_cost(len(REGIONS)) == 2 + 1
+    assert 14 + 1 == window_cost(2, len(REGIONS)) == 15
     assert write_cost(len(REGIONS)) == 2
 
 
 async def test_the_run_stops_cleanly_when_the_budget_cannot_cover_another_write(w):
     for n in range(5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2, the end 2 and the wake reserve 3 leave 21: a window of 3 writes
-    # (14 + 2 x 3 = 20), not of 4 (22).
-    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (20, 22)
-    budget = SubrequestBudget(28)
+    # lease + TTL 2, the end 2 and the wake reserve 3 leave 18: a window of 3 writes
+    # (11 + 2 x 3 = 17), not of 4 (19).
+    assert (window_cost(3, len(REGIONS)), window_cost(4, len(REGIONS))) == (17, 19)
+    budget = SubrequestBudget(25)
     summary = await w.drain(budget=budget)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", 3, 2)
-    assert budget.used <= 28 and summary.subrequests == budget.used
+    assert budget.used <= 25 and summary.subrequests == budget.used
     assert (await w.drain()).synced == 2  # the next trigger carries on
 
 
 async def test_the_run_stops_between_windows_when_the_next_window_does_not_fit(w):
     for n in range(BATCH_SIZE + 5):
         await w.edge_write("PUT", f"/items/{n}", b"x")
-    # lease + TTL 2, a full window budgeted at window_cost(20) = 54 and spending 50 (no DLQ
-    # put, no renewal, no wake mark nor second read of EU's queue): 9 left, and the next
-    # window needs 14 + a write 2 + the end 2 + the wake reserve 3.
-    assert window_cost(BATCH_SIZE, len(REGIONS)) == 54
+    # lease + TTL 2, a full window budgeted at window_cost(20) = 51 and spending 49 (no DLQ
+    # put, no renewal): 7 left, and the next window needs 11 + a write 2 + the end 2 + the
+    # wake reserve 3.
+    assert window_cost(BATCH_SIZE, len(REGIONS)) == 51
     summary = await w.drain(limit=2 + window_cost(BATCH_SIZE, len(REGIONS)) + RUN_RESERVE + WAKE_RESERVE)
     assert (summary.status, summary.synced, summary.remaining) == ("budget", BATCH_SIZE, 5)
-    assert summary.subrequests == 2 + 50 + 3  # then the end: the lease, the length, the wake marks
+    assert summary.subrequests == 2 + 49 + 3  # then the end: the lease, the length, the wake marks
     assert not w.events("replay.invalidation_skipped")  # no copy in EU: nothing skipped, nothing said
 
 

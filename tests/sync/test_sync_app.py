@@ -186,12 +186,12 @@ async def test_the_default_budget_fits_the_free_plan_whatever_the_backlog():
     continuations = len(a.w.events("replay.continuation"))  # one publish each, within the budget
     assert len(calls) <= 50 and sum(s.subrequests for s in summaries) + continuations == len(calls)
     # The work it does: the first region alone replays what 45 less its continuation affords,
-    # (44 - run_cost(2, 0, keep) = 25) // write_cost(2) = 9 writes; the 9 left are less than
-    # the second region's least run (run_cost(2, keep) = 27), so it touches nothing.
+    # (44 - run_cost(2, 0, keep) = 22) // write_cost(2) = 11 writes; the 6 left are less than
+    # the second region's least run (run_cost(2, keep) = 24), so it touches nothing.
     first, second = summaries
     assert first.synced + first.dead_lettered == (44 - run_cost(len(REGIONS), 0, keep_dead_letters=True)) \
-        // write_cost(len(REGIONS)) == 9
-    assert (second.subrequests, 45 - len(calls)) == (0, 9) and 9 < run_cost(len(REGIONS), keep_dead_letters=True)
+        // write_cost(len(REGIONS)) == 11
+    assert (second.subrequests, 45 - len(calls)) == (0, 6) and 6 < run_cost(len(REGIONS), keep_dead_letters=True)
 
 
 async def test_sweep_rotates_the_first_region_with_the_minute(a):
@@ -312,7 +312,7 @@ async def test_dlq_retry_of_a_refused_write_gets_the_origins_stored_refusal(a):
 
 
 async def test_dlq_retry_shares_the_invocations_budget_with_the_drain_it_schedules():
-    a = App(SYNC_SUBREQUEST_BUDGET="35")
+    a = App(SYNC_SUBREQUEST_BUDGET="32")
     write = await dead_letter(a, fault="503")
     for n in range(5):
         await a.w.edge_write("PUT", f"/items/other-{n}", b"x")
@@ -320,11 +320,11 @@ async def test_dlq_retry_shares_the_invocations_budget_with_the_drain_it_schedul
     a.app.fetch = lambda request: calls.append(request) or a.w.fetch(request)
     assert (await a.call("POST", f"/_edge/dlq/{write.id}/retry", admin=True)).status == 202
     await a.after_response()
-    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 28 less the one
+    # lookup 2, lease 1, requeue 3, release 1 = 7; the drain gets the other 25 less the one
     # held back for its continuation: lease and TTL 2, the end 2 and the wake reserve 3 leave
-    # 20, a window of three writes (window_cost(3, 2) = 20); then the continuation's publish.
-    assert run_cost(len(REGIONS), 3) == 35 - 7 - 1
-    assert len(calls) <= 35 and a.w.origin.applied.total() == 3
+    # 17, a window of three writes (window_cost(3, 2) = 17); then the continuation's publish.
+    assert run_cost(len(REGIONS), 3) == 32 - 7 - 1
+    assert len(calls) <= 32 and a.w.origin.applied.total() == 3
     assert len(a.w.events("replay.continuation")) == 1
 
 

@@ -238,13 +238,13 @@ class SyncApp:
         share to those still running. Every region's run has fixed costs (its lease, a window's
         reads and bookkeeping, the keep-alive's reserve), so concurrency only pays once each
         share affords a full window (``_least_share``): three shares of 15 out of the Free
-        plan's 45 would afford no run at all (``run_cost(3)`` = 28) where one region alone,
-        from 45 less its continuation's publish, replays (44 - 30) // 2 = 7 writes on a cron
-        run (it keeps the keep-alive's reserve) and (44 - 26) // 2 = 9 on a webhook's (the
+        plan's 45 would afford no run at all (``run_cost(3)`` = 22) where one region alone,
+        from 45 less its continuation's publish, replays (44 - 24) // 2 = 10 writes on a cron
+        run (it keeps the keep-alive's reserve) and (44 - 20) // 2 = 12 on a webhook's (the
         same measured against the stand-in with three regions). So the regions go in groups
         whose shares can, in the given order (the sweep rotates it), each group after the
         previous one has given back its unused share: one region at a time at 45, all three
-        at once at 1000 (``_least_share`` is 71 with three regions on a cron run)."""
+        at once at 1000 (``_least_share`` is 65 with three regions on a cron run)."""
         budget = budget or SubrequestBudget(self.sync_config.subrequest_budget)
         throttle = self._throttle()
         least = self._least_share(keep_dead_letters)

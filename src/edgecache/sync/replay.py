@@ -13,7 +13,8 @@ handful of Momento calls around many origin calls:
                           ``applied:`` markers (in ``marker_region``) and one SortedSetFetch of
                           each other region's queue; when a write waits for an older one queued
                           in another region, a wake mark (Set) in that region and its queue
-                          read again, if the window has those two calls to spare.
+                          read again, if what the window leaves pays for those two calls (not
+                          planned; else logged ``replay.wake_skipped`` and the write waits)
                           A write older than its marker ends SYNCED ``superseded_by`` it (never
                           sent); a write that waits stays queued (and its resource's later ones)
     4  origin             each sendable write (``_send_batch``: resources concurrently,
@@ -31,30 +32,34 @@ handful of Momento calls around many origin calls:
                           make it ``INVALIDATED``, as many as what the window leaves pays for
                           (not planned; the rest logged ``replay.invalidation_skipped``);
                           deduplicated by key; best effort
-    9  SetBatch           the synced resources' newest write ids as ``applied:`` markers, in
-                          ``marker_region`` (not best effort)
+    9  SetBatch           the synced resources' newest write ids as ``applied:`` markers: one
+                          call, in ``marker_region`` alone (not best effort)
    10  SortedSetRemove    every settled id off the queue, in one call
 
 At the end of ``drain_region``, with more than one region and when it settled a write: one
 GetBatch of the wake marks other regions' syncs left here, then per mark its Delete and the
 wake (``_wake_waiting``, from ``WAKE_RESERVE``).
 
-So a window of w writes in n regions is planned at ``window_cost(w, n)`` = 2w + 5n + 4 at
-most (the 2 per write: its origin call and its own entry's SetIf; of the 5n + 4,
-``order_cost(n)`` = 4n - 2 is the order across regions), and a run adds 4 (lease, queue TTL,
-release, length) and, with more than one region, ``WAKE_RESERVE`` (3). The SetIfs that
-invalidate other regions' clean copies (step 8) are not planned, since most synced keys have
-no copy elsewhere: they are paid from what the window's plan and the budget leave beyond the
-run's reserves (``_invalidate_other_regions``). With the default budget of 45 and three
-regions one webhook run replays (45 - 7 - 19) // 2 = 9 writes (``run_cost(3, 9)`` = 44
-budgeted; measured against the stand-in with three regions: 36 subrequests with no copies in
-the other regions, 9 origin calls and 27 Momento calls, 3 per write; 43 with a clean copy of
-each entry in both, 7 of the 18 copies invalidated and 11 skipped); a window of BATCH_SIZE is
-planned at 1 + (5n + 4)/w = 1.95 Momento calls per write amortised, plus a SetIf per clean
-copy elsewhere that the budget reaches. (With a SetIf planned per other region's copy: 4
-writes per run at 45 and n + (5n + 4)/w = 3.95 per write; before the order across regions:
-16 writes per run and 1 + (n + 6)/w = 1.45 per write; before the windows were batched:
-5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it as exactly
+So a window of w writes in n regions is planned at ``window_cost(w, n)`` = 2w + 2n + 7 at
+most (the 2 per write: its origin call and its own entry's SetIf; of the 2n + 7,
+``order_cost(n)`` = n + 1 is the order across regions: the markers' GetBatch and SetBatch in
+``marker_region`` and one queue read per other region; a waiting write's wake mark and second
+queue read are not planned, they are paid from what the window leaves or skipped,
+``replay.wake_skipped``), and a run adds 4 (lease, queue TTL, release, length) and, with more
+than one region, ``WAKE_RESERVE`` (3). The SetIfs that invalidate other regions' clean copies
+(step 8) are not planned, since most synced keys have no copy elsewhere: they are paid from
+what the window's plan and the budget leave beyond the run's reserves
+(``_invalidate_other_regions``). With the default budget of 45 and three regions one webhook
+run replays (45 - 7 - 13) // 2 = 12 writes (``run_cost(3, 12)`` = 44 budgeted; measured
+against the stand-in with three regions: 40 subrequests with no copies in the other
+regions, 12 origin calls and 28 Momento calls, 2.3 per write; 43 with a clean copy of each
+entry in both, 3 of the 24 copies invalidated and 21 skipped); a window of BATCH_SIZE is
+planned at 1 + (2n + 7)/w = 1.65 Momento calls per write amortised, plus a SetIf per clean
+copy elsewhere that the budget reaches. (With the markers in every region and the wake mark
+planned: 9 writes per run at 45 and 1 + (5n + 4)/w = 1.95 per write; with a SetIf planned
+per other region's copy as well: 4 writes per run and n + (5n + 4)/w = 3.95 per write;
+before the order across regions: 16 writes per run and 1 + (n + 6)/w = 1.45 per write;
+before the windows were batched: 5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it as exactly
 that: one SetIf per distinct entry (own region; an UpdateTtl per unreadable record), one
 origin request per write except on a bulk route (``_origin_plan``: a round's writes share
 requests of ``bulk_max``; the rounds hold to that plan), and for a window that coalesces two
@@ -96,8 +101,8 @@ of a batched run, and the property test):
   a run that finds its lease taken stops at once and leaves the new holder's lease alone.
 * **Ordered across regions** (``sync.ordering``, step 3). A write goes only once closed and
   when no older write to its resource is queued in another region; a write older than the
-  ``applied:`` marker of its resource is never sent; the markers are stored (step 9, in
-  ``marker_region``) before the writes leave the queue. A region whose queue cannot be read makes the
+  ``applied:`` marker of its resource is never sent; the markers are stored (step 9, one
+  SetBatch in ``marker_region``) before the writes leave the queue. A region whose queue cannot be read makes the
   writes wait (``replay.order_unknown``): order over progress, nothing is lost.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
@@ -284,8 +289,8 @@ def window_cost(writes: int, region_count: int, record_batches: int = 1, lookups
     copies are not in it: they are paid from what the window leaves, see ``write_cost``.)
 
     A run adds ``_RUN_START`` and ``RUN_RESERVE`` (and ``WAKE_RESERVE`` with more than one
-    region); so one write alone costs 2 + 21 + 2 + 3 = 28 with three regions (``run_cost``),
-    and the default budget of 45 replays (45 - 7 - 19) // 2 = 9 in one window.
+    region); so one write alone costs 2 + 15 + 2 + 3 = 22 with three regions (``run_cost``),
+    and the default budget of 45 replays (45 - 7 - 13) // 2 = 12 in one window.
     """
     return (2 + record_batches + 3 + (region_count - 1) + 1 + lookups + order_cost(region_count)
             + write_cost(region_count) * writes)
