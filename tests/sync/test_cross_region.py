@@ -73,22 +73,30 @@ async def test_a_write_waiting_for_another_region_is_woken_by_that_regions_sync(
     assert w.origin.state["/items/1"] == (newer.id, b"2")
 
 
-async def test_a_late_write_older_than_what_the_origin_has_is_superseded_not_applied(w):
-    """Clocks further apart than ORDER_WAIT_MS: US's edge runs 30 s behind, so its write is
-    "older" than one EU received earlier and has synced. The origin keeps the newest stamp.
-    (A clock *ahead* only delays its own writes: they close by their stamp.)"""
-    w.skew[US] = -30.0
-    ahead = await w.edge_write("PUT", "/items/1", b"eu", region=EU)
-    await w.drain(EU)
+@pytest.mark.parametrize("behind, first", [(US, EU), (EU, US)],
+                         ids=["late in the markers' region", "late in another region"])
+async def test_a_late_write_older_than_what_the_origin_has_is_superseded_not_applied(w, behind, first):
+    """Clocks further apart than ORDER_WAIT_MS: ``behind``'s edge runs 30 s behind, so its write
+    is "older" than one ``first`` received earlier and has synced. The origin keeps the newest
+    stamp. The marker lives in us-east-1 alone (``marker_region``), where every region's sync
+    reads and writes it. (A clock *ahead* only delays its own writes: they close by their stamp.)"""
+    assert marker_region(REGIONS) == US
+    w.skew[behind] = -30.0
+    ahead = await w.edge_write("PUT", "/items/1", b"first", region=first)
+    assert (await w.drain(first)).synced == 1
     w.clock.advance(1)
-    late = await w.edge_write("PUT", "/items/1", b"us", region=US)
+    late = await w.edge_write("PUT", "/items/1", b"late", region=behind)
     assert late.id < ahead.id
-    summary = await w.drain(US)
-    record = await record_of(w, late.id, US)
+
+    summary = await w.drain(behind)
+
+    record = await record_of(w, late.id, behind)
     assert (record.state, record.superseded_by, summary.synced) == (WriteState.SYNCED, ahead.id, 1)
-    assert w.origin.applied[late.id] == 0 and w.origin.state["/items/1"] == (ahead.id, b"eu")
+    assert w.origin.applied[late.id] == 0 and w.origin.state["/items/1"] == (ahead.id, b"first")
+    assert await w.queue(US).applied(["/items/1"]) == {"/items/1": ahead.id}  # never moved back
+    assert await w.queue(EU).applied(["/items/1"]) == {"/items/1": None}  # and only in the first region
     w.clock.advance(2)  # invalidated like a refused write: a 1 s TTL (Momento has no conditional delete)
-    assert await w.entry(late, US) is None  # the next read asks the origin
+    assert await w.entry(late, behind) is None  # the next read asks the origin
 
 
 async def test_a_run_waits_until_its_writes_are_closed_before_it_reads_other_queues():
@@ -171,27 +179,3 @@ async def test_a_waiting_write_without_calls_to_spare_for_the_wake_mark_stays_qu
     summary = await w.drain(US)  # a later trigger (the wake, the next sweep)
     assert (summary.synced, summary.blocked) == (1, 0) and await w.queued_ids(US) == []
     assert [key for resource, key in w.origin.applied_order if resource == "/items/1"] == [older.id, newer.id]
-
-
-async def test_the_applied_markers_live_in_the_first_region_and_other_regions_syncs_read_them_there(w):
-    """The mirror of the late write above: EU's edge runs 30 s behind. US's write syncs and
-    its marker is stored in us-east-1 alone (``marker_region``); EU's late, "older" write is
-    then superseded by that marker, which EU's sync reads from us-east-1, not from EU."""
-    assert marker_region(REGIONS) == US
-    w.skew[EU] = -30.0
-    ahead = await w.edge_write("PUT", "/items/1", b"us", region=US)
-    assert (await w.drain(US)).synced == 1
-    assert await w.queue(US).applied(["/items/1"]) == {"/items/1": ahead.id}
-    assert await w.queue(EU).applied(["/items/1"]) == {"/items/1": None}  # no copy in EU
-    w.clock.advance(1)
-    late = await w.edge_write("PUT", "/items/1", b"eu", region=EU)
-    assert late.id < ahead.id
-
-    summary = await w.drain(EU)
-
-    record = await record_of(w, late.id, EU)
-    assert (record.state, record.superseded_by, summary.synced) == (WriteState.SYNCED, ahead.id, 1)
-    assert w.origin.applied[late.id] == 0 and w.origin.state["/items/1"] == (ahead.id, b"us")
-    # EU's sync wrote the marker back where it lives: still ahead's, still none in EU.
-    assert await w.queue(US).applied(["/items/1"]) == {"/items/1": ahead.id}
-    assert await w.queue(EU).applied(["/items/1"]) == {"/items/1": None}

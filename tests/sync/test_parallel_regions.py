@@ -128,11 +128,17 @@ async def test_regions_really_interleave():
     assert first_eu < last_us  # EU's replay started before US's had finished
 
 
-async def test_a_momento_error_in_one_region_does_not_stop_the_other():
+async def _five_writes_each() -> App:
+    """An app whose regions each hold five queued writes to resources of their own."""
     a = App()
     for n in range(5):
         await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
         await a.w.edge_write("PUT", f"/eu/{n}", b"x", region=EU)
+    return a
+
+
+async def test_a_momento_error_in_one_region_does_not_stop_the_other():
+    a = await _five_writes_each()
     # US's lease (SetIf) fails: EU's sync reads US's queue and writes its applied: markers
     # there all the same, so it goes on.
     a.w.standin.faults.add(Fault(region=US, error_status=503, match="grpc.SetIf"))
@@ -149,10 +155,7 @@ async def test_a_region_whose_queue_cannot_be_read_holds_back_the_other_and_lose
     # US's queue unreadable (SortedSetFetch): US's drain fails, and EU's sync cannot tell
     # whether an older write to its resources waits in US (``sync.ordering``), so its writes
     # wait too (order over progress, deliberate); once US heals, both drain.
-    a = App()
-    for n in range(5):
-        await a.w.edge_write("PUT", f"/us/{n}", b"x", region=US)
-        await a.w.edge_write("PUT", f"/eu/{n}", b"x", region=EU)
+    a = await _five_writes_each()
     a.w.standin.faults.add(Fault(region=US, error_status=503, match="grpc.SortedSetFetch"))
     summaries = {s.region: s for s in await a.app.sweep()}
     assert summaries[US].status == "error" and summaries[US].synced == 0
