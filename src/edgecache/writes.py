@@ -522,6 +522,8 @@ def precondition(record: WriteRecord, base: WriteRecord | None) -> Precondition:
     The base is the user's own earlier write to the same resource in the same region (the
     edge's dirty entry is per region), so it is earlier in the same queue and settles first:
 
+        base SYNCED superseded_by      conflict, not sent: the origin never applied it, it had a
+                                       newer write (``outdated``) this user never saw
         base SYNCED with origin_etag   send, If-Match: that ETag (what the base left there)
         base SYNCED without one        send unchecked (the origin gave nothing to compare)
         base FAILED (conflict or not)  conflict, not sent: what it was based on never
@@ -535,6 +537,11 @@ def precondition(record: WriteRecord, base: WriteRecord | None) -> Precondition:
     if base is None:
         return Precondition(SEND, f"sent unchecked: the write it was based on ({base_id}) has no record any more",
                             checked=False)
+    if base.state is WriteState.SYNCED and base.superseded_by is not None:
+        # Never applied: the origin already had a newer write (another region's, perhaps;
+        # ``outdated``), which this user never saw. Their write on top of the base would undo it.
+        return Precondition(CONFLICT, f"not sent: based on write {base_id}, which the origin never applied (it had "
+                                      f"the newer write {base.superseded_by}); this write changes a version it never had")
     if base.state is WriteState.SYNCED:
         if base.origin_etag:
             return Precondition(SEND, f"based on write {base_id}, synced as ETag {base.origin_etag}",

@@ -477,7 +477,7 @@ def base(state: WriteState, **changes) -> WriteRecord:
 @pytest.mark.parametrize("stored, action, if_match, checked", [
     (base(S, origin_status=200, origin_etag='"v7"'), SEND, '"v7"', True),
     (base(S, origin_status=204), SEND, None, False),                       # the origin gave no ETag
-    (base(S, superseded_by="f" * 28), SEND, None, False),                  # coalesced: never sent itself
+    (base(S, superseded_by="f" * 28), CONFLICT, None, True),               # outdated: the origin never applied it
     (base(F, origin_status=412, conflict=True, last_error="conflict"), CONFLICT, None, True),
     (base(F, origin_status=409, last_error="refused"), CONFLICT, None, True),
     (base(F, attempts=4, last_error="gave up"), CONFLICT, None, True),
