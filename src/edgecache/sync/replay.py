@@ -55,12 +55,9 @@ against the stand-in with three regions: 40 subrequests with no copies in the ot
 regions, 12 origin calls and 28 Momento calls, 2.3 per write; 43 with a clean copy of each
 entry in both, 3 of the 24 copies invalidated and 21 skipped); a window of BATCH_SIZE is
 planned at 1 + (2n + 7)/w = 1.65 Momento calls per write amortised, plus a SetIf per clean
-copy elsewhere that the budget reaches. (With the markers in every region and the wake mark
-planned: 9 writes per run at 45 and 1 + (5n + 4)/w = 1.95 per write; with a SetIf planned
-per other region's copy as well: 4 writes per run and n + (5n + 4)/w = 3.95 per write;
-before the order across regions: 16 writes per run and 1 + (n + 6)/w = 1.45 per write;
-before the windows were batched: 5 + (n - 1) per write.) Once a window's records are read, ``_fitting`` budgets it as exactly
-that: one SetIf per distinct entry (own region; an UpdateTtl per unreadable record), one
+copy elsewhere that the budget reaches. (Before the order across regions: 16 writes per run
+and 1 + (n + 6)/w = 1.45 per write; before the windows were batched: 5 + (n - 1) per write.)
+Once a window's records are read, ``_fitting`` budgets it as exactly that: one SetIf per distinct entry (own region; an UpdateTtl per unreadable record), one
 origin request per write except on a bulk route (``_origin_plan``: a round's writes share
 requests of ``bulk_max``; the rounds hold to that plan), and for a window that coalesces two
 more SetBatch calls (the bindings before the first send, the coalesced records after their
@@ -102,8 +99,9 @@ of a batched run, and the property test):
 * **Ordered across regions** (``sync.ordering``, step 3). A write goes only once closed and
   when no older write to its resource is queued in another region; a write older than the
   ``applied:`` marker of its resource is never sent; the markers are stored (step 9, one
-  SetBatch in ``marker_region``) before the writes leave the queue. A region whose queue cannot be read makes the
-  writes wait (``replay.order_unknown``): order over progress, nothing is lost.
+  SetBatch in ``marker_region``) before the writes leave the queue. A region whose queue
+  cannot be read makes the writes wait (``replay.order_unknown``): order over progress,
+  nothing is lost.
 * **No lost wake-up.** A trigger that finds the lease held leaves a "more work" mark (one
   Set) and tries the lease once more; the holder reads the mark after releasing (one Get,
   plus a Delete when set) and runs again (``drain_region``). The rounds share the first run's
