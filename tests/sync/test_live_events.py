@@ -133,3 +133,19 @@ async def test_a_conflict_publishes_write_conflict_instead_of_write_failed():
     assert summary.dead_lettered == 1
     [event] = hub.events("us/9")
     assert (event["type"], event["write_id"], event["data"]) == ("write.conflict", stale.id, {"status": 412})
+
+
+async def test_a_write_superseded_by_another_regions_newer_one_publishes_write_synced_alone():
+    """Its subscribers learn it is settled (the demo page stops showing "queued"); the other
+    region's newer write, applied instead, already published ``changed``."""
+    world, app, hub = live_app()
+    world.skew[EU] = -30.0  # EU's edge clock runs behind: its later write is stamped older
+    newer = await world.edge_write("PUT", "/us/5", b'{"n":2}', region=US)
+    await app._drain([US])
+    world.clock.advance(1)
+    late = await world.edge_write("PUT", "/us/5", b'{"n":1}', region=EU)
+    [summary] = await app._drain([EU])
+    assert summary.synced == 1 and (await world.queue(EU).load(late.id)).superseded_by == newer.id
+    assert [(e["type"], e["write_id"], e.get("data")) for e in hub.events("us/5")] == [
+        ("write.synced", newer.id, {"status": 200}), ("changed", newer.id, None),
+        ("write.synced", late.id, {"status": None, "superseded_by": newer.id})]

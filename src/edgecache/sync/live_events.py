@@ -4,6 +4,8 @@ After a write settles (``replay._Run._refresh_entries``, the one hook), a route 
 ``live`` on gets, on the resource's channel (``edgecache.live.channel_for_path``):
 
     synced        write.synced, then changed       2 Durable Object calls
+    superseded    write.synced (with superseded_by) 1   (another region's newer write was
+                                                       applied instead, ``sync.ordering``)
     dead-lettered write.failed                     1
     a conflict    write.conflict                   1   (``conflicts: "etag"``: the resource
                                                        changed under the write; re-read it)
@@ -57,7 +59,9 @@ def settled_hook(config: Config, hub: LiveHub | None, budget: SubrequestBudget, 
         except LiveError:
             return  # a path no channel can name: nobody can be subscribed to it
         synced = record.state is WriteState.SYNCED
-        if synced:
+        if synced and record.superseded_by is not None:
+            events = ["write.synced"]  # never applied: the origin had a newer write, whose sync said "changed"
+        elif synced:
             events = ["write.synced", "changed"]
         else:  # a conflict is a dead letter too, but its subscribers must re-read, not wait for a retry
             events = ["write.conflict"] if record.conflict else ["write.failed"]
@@ -67,6 +71,8 @@ def settled_hook(config: Config, hub: LiveHub | None, budget: SubrequestBudget, 
             return
         for kind in events:
             data = {"status": record.origin_status} if kind != "changed" else None
+            if data is not None and record.superseded_by is not None:
+                data["superseded_by"] = record.superseded_by
             await publish_event(budgeted, log, channel, kind, write_id=record.id, region=record.region, data=data)
 
     return on_settled

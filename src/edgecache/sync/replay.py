@@ -559,6 +559,9 @@ class _Window:
     """Why the run must end after this window: "budget" or "record-pending"."""
     applied: dict[str, str | None] = field(default_factory=dict)
     """The ``applied:`` markers read here before sending (``_order``): resource → id."""
+    outdated: set[str] = field(default_factory=set)
+    """Ids in ``coalesced`` superseded by another region's write (``_order``): unlike a write
+    coalesced into a newer one of this window, no write here publishes their live events."""
 
     def records(self, state: WriteState) -> list[WriteRecord]:
         """Settled, coalesced and resumed records now in ``state``, in queue order of settling."""
@@ -742,6 +745,7 @@ class _Run:
             if verdict.action == "superseded":
                 done = outdated(record, verdict.by, self.now())
                 window.coalesced.append(done)
+                window.outdated.add(done.id)
                 window.unsaved.append(done)
                 held.add(record.id)
             elif verdict.action == "wait":
@@ -873,7 +877,8 @@ class _Run:
         await self.queue.remove([r.id for r in synced + failed] + window.unreadable + window.dropped)
         self._report(window)
         if self.on_settled is not None:  # the one live hook (sync.live_events), after the bookkeeping
-            coalesced = {record.id for record in window.coalesced}  # their newer write has the events
+            # A write coalesced into a newer one of this window: that one has the events.
+            coalesced = {record.id for record in window.coalesced} - window.outdated
             for record in (r for r in synced + failed if r.id not in coalesced):
                 await self.on_settled(record, self._allowance())
         return window.stopped
