@@ -30,75 +30,12 @@ import statistics
 import time
 import tracemalloc
 
-from devstack.momento.engine import MomentoStandIn
-from edgecache.config import load_config, load_sync_config
-from edgecache.edge.app import EdgeApp
+from edgecache.config import load_config
 from edgecache.http import Headers, Request, Response
-from edgecache.sync.app import SyncApp
 
 from .burst import bench_burst
+from .inprocess import build, call
 from .replay_calls import main as bench_replay_calls
-
-TOKEN = "bench-token"
-ORIGIN = "http://origin.bench"
-REGIONS = ("ap-northeast-1", "us-east-1", "eu-central-1")
-ROUTES = json.dumps([{"pattern": "/api/items/:id", "mode": "write-behind", "ttl": 300}])
-
-
-class Origin:
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.items: dict[str, bytes] = {}
-
-    async def __call__(self, request: Request) -> Response:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        path = request.url[len(ORIGIN):]
-        if request.method == "GET":
-            body = self.items.get(path, b'{"id": 1, "name": "from origin"}')
-            return Response(200, Headers({"content-type": "application/json"}), body)
-        self.items[path] = request.body
-        return Response(200, Headers({"content-type": "application/json"}), request.body)
-
-
-def build(momento_ms: float = 0.0, origin_ms: float = 0.0, **env_overrides: str):
-    standin = MomentoStandIn(token=TOKEN, regions=list(REGIONS), caches=["edgecache"])
-    if momento_ms:
-        standin.add_fault(delay_ms=int(momento_ms))  # no status: pure latency, every call
-    origin = Origin(origin_ms / 1000)
-    subrequests = [0]
-
-    async def fetch(request: Request) -> Response:
-        subrequests[0] += 1
-        if request.url.startswith(ORIGIN):
-            return await origin(request)
-        return await standin.handle(request)
-
-    env = {
-        "ORIGIN_URL": ORIGIN,
-        "MOMENTO_API_KEY": TOKEN,
-        "MOMENTO_REGIONS": ",".join(f"{r}=http://momento.bench/{r}" for r in REGIONS),
-        "ROUTES": ROUTES,
-        "ADMIN_TOKEN": "bench-admin",
-        "WEBHOOK_SECRET": "bench-secret",
-        "MOMENTO_TIMEOUT_MS": "5000",
-        **env_overrides,
-    }
-    config = load_config(env)
-    counter = iter(range(1, 10**9))
-    edge = EdgeApp(config, fetch, time.time, lambda: f"{next(counter):016x}", lambda *a, **k: None)
-    sync = SyncApp(config, load_sync_config(env), fetch, time.time, lambda: 0.5, lambda *a, **k: None)
-    return edge, sync, standin, subrequests
-
-
-async def call(edge: EdgeApp, method: str, path: str, body: bytes = b"", country: str = "JP") -> Response:
-    background: list = []
-    headers = Headers({"content-type": "application/json"}) if body else Headers()
-    response = await edge.handle(Request(method, "https://edge.bench" + path, headers, body),
-                                 {"country": country}, background.append)
-    await asyncio.gather(*background)
-    return response
-
 
 async def bench_latency(momento_ms: float, origin_ms: float, rounds: int) -> None:
     print(f"\n1. Latency, Momento {momento_ms:g} ms per call, origin {origin_ms:g} ms (median of {rounds})")
@@ -178,17 +115,17 @@ async def bench_memory() -> None:
 async def bench_sync(writes: int) -> None:
     print(f"\n4. Sync: {writes} queued writes in one region, replayed by sweeps")
     for budget in ("45", "1000"):
-        edge, sync, _, subrequests = build(SYNC_SUBREQUEST_BUDGET=budget)
+        edge, sync, _, calls = build(SYNC_SUBREQUEST_BUDGET=budget)
         for n in range(writes):
             await call(edge, "PUT", f"/api/items/{n % 50}", b'{"n": %d}' % n)
         sweeps, synced = 0, 0
         while synced < writes and sweeps < 100:
-            subrequests[0] = 0
+            calls.reset()
             summaries = await sync.sweep()
             sweeps += 1
             synced += sum(s.synced for s in summaries)
             if sweeps == 1:
-                first = (sum(s.synced for s in summaries), subrequests[0])
+                first = (sum(s.synced for s in summaries), calls.total)
         print(f"   budget {budget:>4}: first sweep synced {first[0]} writes with {first[1]} subrequests; "
               f"all {writes} after {sweeps} sweep(s) (one per minute from cron, more with webhooks)")
 
