@@ -354,9 +354,8 @@ class SyncApp:
         if not budget.affords(1):
             self.log("replay.continuation_skipped", level="warning", region=name, reason="no subrequest left to publish it")
             return
-        message = json.dumps({"region": name, "continuation": True}, separators=(",", ":"))
         try:
-            await regions.client(name).publish(self.config.queue_topic, message)
+            await self._start_drain(regions, name, "continuation")
         except (MomentoError, FetchError, BudgetExhausted) as exc:
             self.log("replay.continuation_failed", level="warning", region=name, reason=str(exc))
             return
@@ -367,9 +366,14 @@ class SyncApp:
         (one publish on the queue topic in that region, whose webhook drains it): its sync waited
         for a write this drain may have taken off its queue (``sync.ordering``)."""
         async def wake(name: str) -> None:
-            message = json.dumps({"region": name, "wake": True}, separators=(",", ":"))
-            await regions.client(name).publish(self.config.queue_topic, message)
+            await self._start_drain(regions, name, "wake")
         return wake
+
+    async def _start_drain(self, regions: RegionalClients, name: str, why: str) -> None:
+        """A drain of ``name`` in a fresh invocation: one publish on the queue topic in that
+        region, whose webhook drains it (the message says ``why``, for the logs)."""
+        message = json.dumps({"region": name, why: True}, separators=(",", ":"))
+        await regions.client(name).publish(self.config.queue_topic, message)
 
     async def _drain_in_background(self, names: list[str], budget: SubrequestBudget | None = None) -> None:
         """A drain after the response: nobody awaits it, so its failure must reach the log."""

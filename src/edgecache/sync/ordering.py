@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from ..keys import resource_tag
 from ..writes import WriteRecord, write_id_stamp, write_id_tag
 
-__all__ = ["Queued", "Verdict", "closes_at", "decide", "SCAN_COUNT"]
+__all__ = ["Queued", "Verdict", "receive_ms", "closes_at", "decide", "SCAN_COUNT"]
 
 SCAN_COUNT = 200
 """Ids read from another region's queue per window (one SortedSetFetch, a few KB). A region
@@ -69,10 +69,16 @@ class Verdict:
     region: str | None = None
 
 
+def receive_ms(record: WriteRecord) -> int:
+    """A record's receive stamp in milliseconds (an id of the older form: the milliseconds
+    it starts with, its receive time)."""
+    stamp = write_id_stamp(record.id)
+    return stamp.ms if stamp is not None else int(record.received_at * 1000)
+
+
 def closes_at(record: WriteRecord, wait_seconds: float) -> float:
     """When every older write of any region has been queued, if clocks agree within the wait."""
-    stamp = write_id_stamp(record.id)
-    return (stamp.seconds if stamp is not None else record.received_at) + wait_seconds
+    return receive_ms(record) / 1000 + wait_seconds
 
 
 def decide(records: list[WriteRecord], applied: dict[str, str | None],

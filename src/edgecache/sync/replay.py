@@ -167,7 +167,7 @@ from ..routes import Route, match_route
 # backoff_seconds and retry_after_seconds are re-exported: they were defined here before.
 from ..writes import (CONFLICT, WAIT, RecordFormatError, Settlement, WriteRecord, WriteState,  # noqa: F401
                       backoff_seconds, bind, conflict_with, origin_request, outdated, precondition,
-                      retry_after_seconds, settle, with_if_match, write_id_stamp)
+                      retry_after_seconds, settle, with_if_match)
 from . import bulk, ordering
 from .budget import BudgetExhausted, SubrequestBudget
 from .coalesce import Aftermath, Unit, aftermath, plan, resolve
@@ -497,12 +497,6 @@ def _replaceable(raw: bytes) -> bool:
         return True  # a vary marker or foreign bytes: a miss for readers either way
 
 
-def _stamp_ms(record: WriteRecord) -> int:
-    """A record's receive stamp in milliseconds (ids of the older form: its receive time)."""
-    stamp = write_id_stamp(record.id)
-    return stamp.ms if stamp is not None else int(record.received_at * 1000)
-
-
 def _chains(records: list[WriteRecord]) -> dict[str, list[WriteRecord]]:
     """Each resource's writes in queue order, resources in order of their first write."""
     chains: dict[str, list[WriteRecord]] = {}
@@ -562,6 +556,11 @@ class _Window:
     outdated: set[str] = field(default_factory=set)
     """Ids in ``coalesced`` superseded by another region's write (``_order``): unlike a write
     coalesced into a newer one of this window, no write here publishes their live events."""
+
+    def take_out(self, ids: set[str]) -> None:
+        """These sendable records will not be sent in this window (``_order``)."""
+        self.sendable = [r for r in self.sendable if r.id not in ids]
+        self.in_order = [r for r in self.in_order if r.id not in ids]
 
     def records(self, state: WriteState) -> list[WriteRecord]:
         """Settled, coalesced and resumed records now in ``state``, in queue order of settling."""
@@ -677,6 +676,9 @@ class _Run:
             return max(0, min(BATCH_SIZE, spare))
         return max(0, min(BATCH_SIZE, spare // write_cost(len(self.regions.names))))
 
+    def _other_regions(self) -> list[str]:
+        return [name for name in self.regions.names if name != self.region]
+
     def _lease_ttl(self) -> int:
         return lease_ttl(self.origin_timeout, self.config.lease_seconds)
 
@@ -703,14 +705,14 @@ class _Run:
         First, with other regions, it sleeps until the window's writes are closed
         (``ordering.closes_at``). A marker that cannot be read ends the run ("error"): without
         it no write can be told apart from an outdated one."""
-        others = [name for name in self.regions.names if name != self.region]
+        others = self._other_regions()
         if others:
             await self._until_closed(window)
         records = window.sendable
         if not records:
             return
         resources = sorted({record.resource for record in records})
-        top_ms = max(_stamp_ms(record) for record in records)
+        top_ms = max(ordering.receive_ms(record) for record in records)
         markers = self.regions.queue(marker_region(self.regions.names))
         window.applied, *scanned = await asyncio.gather(markers.applied(resources),
                                                         *(self._scan(other, top_ms) for other in others))
@@ -749,14 +751,9 @@ class _Run:
                 window.unsaved.append(done)
                 held.add(record.id)
             elif verdict.action == "wait":
-                self.blocked_resources.add(record.resource)
-                self.counts["blocked"] += 1
-                self._keep(record)
+                self._hold(record, verdict.reason, waits_for=verdict.by, waits_in=verdict.region)
                 held.add(record.id)
-                self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
-                         reason=verdict.reason, waits_for=verdict.by, waits_in=verdict.region)
-        window.sendable = [r for r in records if r.id not in held]
-        window.in_order = [r for r in window.in_order if r.id not in held]
+        window.take_out(held)
 
     async def _until_closed(self, window: _Window) -> None:
         """Sleep until every sendable write of the window is closed, if that is within the
@@ -774,16 +771,10 @@ class _Run:
         # A resource's writes close in queue order (their stamps grow), so what is late is a
         # tail of each resource's writes: the closed ones before it may go.
         for record in late:
-            self.blocked_resources.add(record.resource)
-            self.counts["blocked"] += 1
-            self._keep(record)
-            self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts,
-                     reason="not closed before the run's time is up (ORDER_WAIT_MS after its stamp)")
+            self._hold(record, "not closed before the run's time is up (ORDER_WAIT_MS after its stamp)")
         if late:
             window.stopped = window.stopped or "budget"
-            gone = {r.id for r in late}
-            window.sendable = [r for r in window.sendable if r.id not in gone]
-            window.in_order = [r for r in window.in_order if r.id not in gone]
+            window.take_out({r.id for r in late})
 
     async def _scan(self, other: str, top_ms: int) -> ordering.Queued | None:
         """What ``other``'s queue holds up to ``top_ms`` (None when it cannot be read)."""
@@ -981,10 +972,7 @@ class _Run:
         elif record.next_attempt_at > self.now():
             blocked_by = f"backoff until {record.next_attempt_at:.0f}"
         if blocked_by:
-            self.blocked_resources.add(record.resource)
-            self.counts["blocked"] += 1
-            self._keep(record)
-            self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=blocked_by)
+            self._hold(record, blocked_by)
             return True
         window.sendable.append(record)
         window.in_order.append(record)
@@ -1392,7 +1380,7 @@ class _Run:
         decides how other regions learn of a synced write.)"""
         keys = sorted({record.entry_key for record in synced})
         ids = ",".join(record.id for record in synced)
-        others = [name for name in self.regions.names if name != self.region]
+        others = self._other_regions()
         reads = await asyncio.gather(*(self._best_effort(f"entries in {other}", self.regions.client(other).get_batch(keys),
                                                          write_ids=ids) for other in others))
         stale = [(other, key, raw) for other, raws in zip(others, reads) if raws is not None
@@ -1408,6 +1396,14 @@ class _Run:
             self._best_effort(f"entries in {other}", self.regions.client(other).set_if_equal(key, INVALIDATED, raw,
                                                                                             INVALIDATED_TTL), write_ids=ids)
             for other, key, raw in stale))
+
+    def _hold(self, record: WriteRecord, reason: str, **fields) -> None:
+        """``record`` stays queued, and so does every later write to its resource in this run."""
+        self.blocked_resources.add(record.resource)
+        self.counts["blocked"] += 1
+        self._keep(record)
+        self.log("replay.blocked", region=self.region, write_id=record.id, attempt=record.attempts, reason=reason,
+                 **fields)
 
     def _keep(self, record: WriteRecord) -> None:
         self.kept += 1
