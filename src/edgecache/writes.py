@@ -407,19 +407,16 @@ def settle(
         return Settlement(replaying.to(WriteState.SYNCED, attempts=attempts, finished_at=now,
                                        origin_status=response.status, last_error=None,
                                        origin_etag=response.headers.get("etag")))
-    if response is not None and response.status == 412 and "if-match" in Headers(replaying.headers):
-        body = response.body[:200].decode("utf-8", errors="replace")
-        tag = Headers(replaying.headers).get("if-match")
-        return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now, origin_status=412,
-                                       conflict=True,
-                                       last_error=f"conflict: the resource changed since the representation this "
-                                                  f"write was based on (If-Match {tag}); origin answered 412: {body}"),
-                          permanent=True)
     if response is not None and not is_transient(response.status):
         body = response.body[:200].decode("utf-8", errors="replace")
+        tag = Headers(replaying.headers).get("if-match")
+        conflict = response.status == 412 and tag is not None
+        reason = (f"conflict: the resource changed since the representation this write was based on "
+                  f"(If-Match {tag}); origin answered 412: {body}" if conflict
+                  else f"origin answered {response.status}: {body}")
         return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now,
-                                       origin_status=response.status,
-                                       last_error=f"origin answered {response.status}: {body}"), permanent=True)
+                                       origin_status=response.status, conflict=conflict, last_error=reason),
+                          permanent=True)
     if attempts >= max_attempts:
         return Settlement(replaying.to(WriteState.FAILED, attempts=attempts, finished_at=now,
                                        origin_status=response.status if response is not None else None,
